@@ -1,0 +1,166 @@
+"""The OpenAPI 3 document, generated from the record columns and parameter specs the handlers use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__, focus
+from ..auth import SCOPES
+from ..money import ISO_CURRENCIES
+from .params import openapi_parameters
+
+_DEC = {"oneOf": [{"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$", "maxLength": 64},
+                  {"type": "integer"}],
+        "description": "exact decimal; strings recommended (floats never touch an amount)"}
+_TIME = {"type": "string", "format": "date-time", "maxLength": 40}
+
+
+def record_schema() -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for c in focus.TIME_COLUMNS:
+        props[c] = _TIME
+    for c in focus.CURRENCY_COLUMNS:
+        props[c] = {"type": "string", "enum": sorted(ISO_CURRENCIES)}
+    for c in focus.DECIMAL_COLUMNS:
+        props[c] = _DEC
+    for c in focus.STRING_COLUMNS:
+        props[c] = {"type": "string", "minLength": 1, "maxLength": focus.MAX_STRING}
+    props["ChargeCategory"] = {"type": "string", "enum": list(focus.CHARGE_CATEGORIES)}
+    props["ChargeFrequency"] = {"type": "string", "enum": list(focus.CHARGE_FREQUENCIES)}
+    props["ChargeClass"] = {"type": "string", "enum": list(focus.CHARGE_CLASSES)}
+    props["ServiceCategory"] = {"type": "string", "enum": list(focus.SERVICE_CATEGORIES)}
+    props["x_CostSource"] = {"type": "string", "enum": list(focus.COST_SOURCES)}
+    props["Tags"] = {"type": "object", "maxProperties": focus.MAX_TAGS,
+                     "additionalProperties": {"type": "string", "maxLength": focus.MAX_TAG_VALUE}}
+    return {"type": "object", "required": list(focus.REQUIRED_INPUT), "properties": props,
+            "additionalProperties": False,
+            "description": f"A FOCUS {focus.FOCUS_VERSION} cost record. EffectiveCost, ListCost and ContractedCost "
+                           "default to BilledCost; the billing period defaults to the charge month."}
+
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}}
+
+
+def _resp(desc: str, schema: dict | None = None) -> dict:
+    r: dict[str, Any] = {"description": desc}
+    if schema is not None:
+        r["content"] = {"application/json": {"schema": schema}}
+    return r
+
+
+def _errors(*codes: int) -> dict:
+    names = {400: "invalid input", 401: "missing, unknown or revoked key", 403: "key lacks the scope",
+             404: "not found", 413: "body over 5 MB or more than 5 000 records", 415: "unsupported content type",
+             503: "store throttled; retry after Retry-After seconds"}
+    return {str(c): _resp(names[c], {"$ref": "#/components/schemas/Error"}) for c in codes}
+
+
+def _build(server_url: str | None = None) -> dict[str, Any]:
+    auth = [{"keyId": [], "keySecret": []}, {"bearer": []}, {"basic": []}]
+    read = {"security": auth}
+    batch = {"oneOf": [{"type": "array", "items": {"$ref": "#/components/schemas/CostRecord"}, "maxItems": 5000},
+                       {"type": "object", "required": ["records"], "properties": {
+                           "records": {"type": "array", "items": {"$ref": "#/components/schemas/CostRecord"},
+                                       "maxItems": 5000}}}]}
+    ingest_result = {"type": "object", "required": ["accepted", "rejected"], "properties": {
+        "accepted": {"type": "integer"}, "days": {"type": "array", "items": {"type": "string"}},
+        "rejected": {"type": "array", "items": {"type": "object", "properties": {
+            "index": {"type": "integer"}, "errors": {"type": "array"}}}}}}
+    paths: dict[str, Any] = {
+        "/v1/records": {
+            "post": {"operationId": "ingestRecords", "summary": "Ingest FOCUS cost records (idempotent)", **read,
+                     "requestBody": {"required": True, "content": {
+                         "application/json": {"schema": batch},
+                         "application/x-ndjson": {"schema": {"type": "string"}}}},
+                     "responses": {"200": _resp("per-record result", ingest_result),
+                                   **_errors(400, 401, 403, 413, 415, 503)}},
+            "get": {"operationId": "listRecords", "summary": "List records (paginated)", **read,
+                    "parameters": openapi_parameters("records"),
+                    "responses": {"200": _resp("records", {"type": "object"}), **_errors(400, 401, 403)}}},
+        "/v1/costs/summary": {"get": {"operationId": "costSummary", "summary": "Totals by period and group", **read,
+                                      "parameters": openapi_parameters("summary"),
+                                      "responses": {"200": _resp("summary", {"type": "object"}),
+                                                    **_errors(400, 401, 403)}}},
+        "/v1/costs/top-resources": {"get": {"operationId": "topResources", "summary": "Most expensive resources",
+                                            **read, "parameters": openapi_parameters("top_resources"),
+                                            "responses": {"200": _resp("resources", {"type": "object"}),
+                                                          **_errors(400, 401, 403)}}},
+        "/v1/metrics": {"get": {"operationId": "metrics", "summary": "Metric points of one metric", **read,
+                                "parameters": openapi_parameters("metrics"),
+                                "responses": {"200": _resp("points", {"type": "object"}), **_errors(400, 401, 403)}}},
+        "/v1/collectors": {"get": {"operationId": "collectors", "summary": "Status of each collector", **read,
+                                   "responses": {"200": _resp("collectors", {"type": "object"}), **_errors(401, 403)}}},
+        "/v1/keys": {
+            "get": {"operationId": "listKeys", "summary": "List API keys (admin)", **read,
+                    "responses": {"200": _resp("keys", {"type": "object"}), **_errors(401, 403)}},
+            "post": {"operationId": "createKey", "summary": "Create an API key (admin); the secret is shown once",
+                     **read, "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["name", "scopes"], "properties": {
+                             "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                             "scopes": {"type": "array", "items": {"type": "string", "enum": list(SCOPES)},
+                                        "minItems": 1, "maxItems": 3}}}}}},
+                     "responses": {"201": _resp("the new key", {"type": "object"}), **_errors(400, 401, 403)}}},
+        "/v1/keys/{key_id}": {"delete": {"operationId": "revokeKey", "summary": "Revoke a key (admin)", **read,
+                                         "parameters": [{"name": "key_id", "in": "path", "required": True,
+                                                         "schema": {"type": "string", "maxLength": 64}}],
+                                         "responses": {"200": _resp("revoked", {"type": "object"}),
+                                                       **_errors(401, 403, 404)}}},
+        "/v1/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "security": [],
+                                     "responses": {"200": _resp("OpenAPI 3 document", {"type": "object"})}}},
+        "/api/health": {"get": {"operationId": "health", "summary": "Health (no auth)", "security": [],
+                                "responses": {"200": _resp("healthy", {"type": "object"})}}},
+        "/api/v1/agents/register": {"post": {
+            "operationId": "registerAgent", "summary": "OpenFinOps agent registration", **read,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["agent_id"], "properties": {
+                    "agent_id": {"type": "string", "minLength": 1, "maxLength": 128},
+                    **{f: {"type": "string", "maxLength": 256} for f in
+                       ("hostname", "cloud_provider", "region", "agent_type", "agent_version")},
+                    "config": {"type": "object"}}}}}},
+            "responses": {"200": _resp("registered", {"type": "object"}), **_errors(400, 401, 403)}}},
+        "/api/v1/telemetry/ingest": {"post": {
+            "operationId": "telemetryIngest", "summary": "OpenFinOps telemetry (hourly rates → hourly costs)", **read,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["agent_id", "timestamp"], "properties": {
+                    "agent_id": {"type": "string", "minLength": 1, "maxLength": 128},
+                    "timestamp": {"type": "integer", "minimum": 0, "maximum": 32503680000},
+                    "cloud_provider": {"type": "string"}, "region": {"type": "string"},
+                    "services": {"type": "object"}, "summary": {"type": "object"}, "metrics": {"type": "array"}}}}}},
+            "responses": {"200": _resp("ingested", {"type": "object"}), **_errors(400, 401, 403, 413)}}},
+    }
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "CloudTally API", "version": __version__,
+                 "description": "FOCUS cost records in, summaries out. Every error is "
+                                "{\"error\": {\"code\", \"message\", \"details\"}}."},
+        "paths": paths,
+        "components": {
+            "schemas": {"CostRecord": record_schema(), "Error": ERROR},
+            "securitySchemes": {
+                "keyId": {"type": "apiKey", "in": "header", "name": "X-CloudTally-Key-Id"},
+                "keySecret": {"type": "apiKey", "in": "header", "name": "X-CloudTally-Key-Secret"},
+                "bearer": {"type": "http", "scheme": "bearer", "description": "<key id>.<secret>"},
+                "basic": {"type": "http", "scheme": "basic", "description": "user = key id, password = secret"}},
+        },
+    }
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc
+
+
+def register_extra(path: str, spec: dict[str, Any]) -> None:
+    """Feature modules (budgets, anomalies, export...) add their operations here at import."""
+    EXTRA_PATHS.setdefault(path, {}).update(spec)
+
+
+EXTRA_PATHS: dict[str, dict[str, Any]] = {}
+
+
+def document(server_url: str | None = None) -> dict[str, Any]:
+    """The full document: core operations plus those feature modules registered."""
+    doc = _build(server_url)
+    for p, ops in EXTRA_PATHS.items():
+        doc["paths"].setdefault(p, {}).update(ops)
+    return doc

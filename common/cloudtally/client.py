@@ -1,0 +1,151 @@
+"""Ingest/query client for the CloudTally API: batching, gzip, retries with backoff and jitter.
+
+>>> c = Client("http://localhost:8080", "ctk_x", "cts_y")   # doctest: +SKIP
+>>> c.send_records(records)                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import random
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from .errors import AuthError, CloudTallyError, ProviderError, ValidationError
+from .focus import CostRecord
+from .money import dumps, loads
+
+log = logging.getLogger("cloudtally.client")
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+@dataclass
+class SendResult:
+    accepted: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
+    retries: int = 0
+
+
+class Client:
+    def __init__(self, api_url: str, key_id: str, key_secret: str, *, batch_size: int = 1000, timeout: float = 30.0,
+                 max_attempts: int = 6, base_delay: float = 0.5, max_delay: float = 20.0, gzip_min_bytes: int = 2048):
+        if not api_url:
+            raise ValidationError("API URL is required (CLOUDTALLY_API_URL or --api-url)")
+        self.api_url = api_url.rstrip("/")
+        self.key_id = key_id
+        self._secret = key_secret
+        self.batch_size = batch_size
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.gzip_min_bytes = gzip_min_bytes
+        self.sleep = time.sleep
+
+    def __repr__(self) -> str:  # never the secret
+        return f"Client({self.api_url!r}, key_id={self.key_id!r}, key_secret='***')"
+
+    def _headers(self) -> dict[str, str]:
+        return {"X-CloudTally-Key-Id": self.key_id, "X-CloudTally-Key-Secret": self._secret,
+                "Accept": "application/json", "User-Agent": "cloudtally-client/0.1"}
+
+    def request(self, method: str, path: str, *, body: Any = None, params: Mapping[str, Any] | None = None,
+                raw: bytes | None = None, content_type: str = "application/json") -> tuple[Any, int]:
+        """One API call with retries on 429/5xx/timeouts; returns (decoded JSON, retries)."""
+        url = self.api_url + path
+        if params:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "")}, doseq=True)
+        headers = self._headers()
+        data = raw
+        if body is not None:
+            data = dumps(body).encode()
+        if data is not None:
+            headers["Content-Type"] = content_type
+            if len(data) >= self.gzip_min_bytes:
+                data = gzip.compress(data, 5)
+                headers["Content-Encoding"] = "gzip"
+        retries = 0
+        for attempt in range(self.max_attempts):
+            req = urllib.request.Request(url, data=data, method=method, headers=headers)
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    return loads(resp.read() or b"null"), retries
+            except urllib.error.HTTPError as e:
+                payload = e.read()
+                if e.code in RETRY_STATUS and attempt < self.max_attempts - 1:
+                    retries += 1
+                    self._wait(attempt, e.headers.get("Retry-After"))
+                    continue
+                err = _error_of(payload)
+                if e.code in (401, 403):
+                    raise AuthError(err.get("message", "unauthorized"), code=err.get("code")) from None
+                if 400 <= e.code < 500:
+                    raise ValidationError(err.get("message", f"HTTP {e.code}"), code=err.get("code"),
+                                          details=err.get("details")) from None
+                raise ProviderError(f"API answered HTTP {e.code}: {err.get('message', '')}") from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+                if attempt < self.max_attempts - 1:
+                    retries += 1
+                    self._wait(attempt, None)
+                    continue
+                raise ProviderError(f"API unreachable at {self.api_url}: {getattr(e, 'reason', e)}") from None
+        raise AssertionError("unreachable")
+
+    def _wait(self, attempt: int, retry_after: str | None) -> None:
+        delay = random.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt))
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), self.max_delay))
+        self.sleep(delay)
+
+    def send_records(self, records: Iterable[CostRecord | Mapping[str, Any]]) -> SendResult:
+        """Post records in batches; record ids are deterministic, so a retried batch never double counts."""
+        out = SendResult()
+        batch: list[Any] = []
+        offset = 0
+
+        def flush() -> None:
+            nonlocal offset
+            if not batch:
+                return
+            resp, retries = self.request("POST", "/v1/records", body=batch)
+            out.requests += 1
+            out.retries += retries
+            out.accepted += resp["accepted"]
+            out.rejected.extend({**r, "index": r["index"] + offset} for r in resp["rejected"])
+            offset += len(batch)
+            batch.clear()
+
+        for r in records:
+            batch.append(r.to_dict() if isinstance(r, CostRecord) else r)
+            if len(batch) >= self.batch_size:
+                flush()
+        flush()
+        return out
+
+    def summary(self, **params: Any) -> dict[str, Any]:
+        return self.request("GET", "/v1/costs/summary", params=params)[0]
+
+
+def _error_of(payload: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(payload)
+        return doc.get("error", {}) if isinstance(doc, dict) else {}
+    except ValueError:
+        return {"message": payload[:200].decode("utf-8", "replace")}
+
+
+def from_env() -> Client:
+    import os
+
+    from . import config
+    kid, sec = os.environ.get(config.ENV_API_KEY_ID, ""), os.environ.get(config.ENV_API_KEY_SECRET, "")
+    if not kid or not sec:
+        raise CloudTallyError(f"set {config.ENV_API_KEY_ID} and {config.ENV_API_KEY_SECRET}", code="missing_key")
+    return Client(os.environ.get(config.ENV_API_URL, ""), kid, sec)

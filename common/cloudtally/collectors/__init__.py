@@ -1,0 +1,1 @@
+"""Collectors: one module per source, each declared by a :class:`~.registry.CollectorSpec`."""

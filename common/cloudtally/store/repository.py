@@ -1,0 +1,611 @@
+"""The store's repository API: idempotent record writes, exact rollups, queries, keys, agents.
+
+All DynamoDB access goes through PynamoDB (models for small items, its connection's ``dispatch``
+for the record hot path and rollups). Consumed capacity of every call is added to
+:attr:`Store.capacity` so benchmarks and tests can read real WRU/RRU figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Iterator
+
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError as BotoConnectionError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException
+
+from ..query import FILTER_KEYS, GROUP_KEYS, Query, parse_query  # noqa: F401 (re-export)
+from ..config import Settings, settings as default_settings
+from ..errors import BadRequest, NotFound, StoreError
+from ..focus import UTC, CostRecord, MetricPoint, iso
+from ..money import CONTEXT, ZERO, fmt
+from . import codec, rollup
+from .models import AgentItem, ApiKeyItem, CollectorStatusItem, MetricItem, TableItem, bind
+
+log = logging.getLogger("cloudtally.store")
+
+RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+             "InternalServerError", "ServiceUnavailable", "TransactionConflictException"}
+_DIM_INDEX = {d: i for i, d in enumerate(rollup.DIMS)}
+
+
+def _err_code(e: BaseException) -> str | None:
+    resp = getattr(e, "response", None)
+    if isinstance(resp, dict):
+        return resp.get("Error", {}).get("Code")
+    cause = getattr(e, "cause", None)
+    return _err_code(cause) if cause is not None and cause is not e else None
+
+
+def _retryable(e: BaseException) -> bool:
+    if isinstance(e, (BotoConnectionError, BotoCoreError)) and not isinstance(e, ClientError):
+        return True
+    code = _err_code(e)
+    if code in RETRYABLE:
+        return True
+    cause = getattr(e, "__cause__", None)
+    return bool(cause and cause is not e and _retryable(cause))
+
+
+@dataclass
+class WriteResult:
+    written: int = 0
+    failed: list[str] = field(default_factory=list)
+    days: list[str] = field(default_factory=list)
+    retries: int = 0
+
+
+class Store:
+    """Repository over the single table. Thread-safe; one per process is enough."""
+
+    def __init__(self, cfg: Settings | None = None, *, connection: Connection | None = None,
+                 max_attempts: int = 8, base_delay: float = 0.05, max_delay: float = 2.0, workers: int = 4):
+        self.cfg = cfg or default_settings()
+        bind(self.cfg)
+        self.table = self.cfg.table
+        self.conn = connection or Connection(region=self.cfg.region, host=self.cfg.dynamodb_endpoint,
+                                             max_retry_attempts=2, connect_timeout_seconds=5,
+                                             read_timeout_seconds=10)
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.workers = workers
+        self._lock = threading.Lock()
+        self.capacity = {"read": Decimal(0), "write": Decimal(0)}
+        self.sleep: Callable[[float], None] = time.sleep
+        # test hook: called between the record write and the rollup marking (crash injection)
+        self.after_records_written: Callable[[list[str]], None] | None = None
+
+    # ------------------------------------------------------------------ low level
+    def _count(self, resp: dict, kind: str) -> None:
+        cc = resp.get("ConsumedCapacity")
+        if not cc:
+            return
+        total = sum(Decimal(str(c.get("CapacityUnits", 0))) for c in (cc if isinstance(cc, list) else [cc]))
+        with self._lock:
+            self.capacity[kind] += total
+
+    def _call(self, op: str, kwargs: dict, kind: str) -> dict:
+        """One DynamoDB call with retries on throttling/timeouts (exponential backoff, full jitter)."""
+        kwargs.setdefault("ReturnConsumedCapacity", "TOTAL")
+        for attempt in range(self.max_attempts):
+            try:
+                resp = self.conn.dispatch(op, dict(kwargs))
+                self._count(resp, kind)
+                return resp
+            except (PynamoDBException, BotoCoreError, ClientError) as e:
+                if not _retryable(e) or attempt == self.max_attempts - 1:
+                    if _retryable(e):
+                        raise StoreError(f"DynamoDB {op} still throttled after {attempt + 1} attempts",
+                                         retry_after=2) from e
+                    if _err_code(e) == "ConditionalCheckFailedException":
+                        raise
+                    raise StoreError(f"DynamoDB {op} failed: {_err_code(e) or type(e).__name__}") from e
+                self._backoff(attempt)
+        raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> None:
+        self.sleep(random.uniform(0, min(self.max_delay, self.base_delay * (2 ** attempt))))
+
+    # ------------------------------------------------------------------ schema
+    def create_table(self, *, wait: bool = True) -> bool:
+        """Create the table (on-demand) and enable TTL; returns False if it already existed."""
+        if TableItem.exists():
+            return False
+        TableItem.create_table(billing_mode="PAY_PER_REQUEST", wait=wait)
+        try:
+            self.conn.dispatch("UpdateTimeToLive", {"TableName": self.table, "TimeToLiveSpecification": {
+                "Enabled": True, "AttributeName": "ttl"}})
+        except (PynamoDBException, ClientError) as e:  # TTL is an optimisation; data stays correct without it
+            log.warning("could not enable TTL on %s: %s", self.table, _err_code(e))
+        return True
+
+    def delete_table(self) -> None:
+        if TableItem.exists():
+            TableItem.delete_table()
+
+    # ------------------------------------------------------------------ records
+    def write_records(self, records: Iterable[CostRecord], *, refresh: bool = False) -> WriteResult:
+        """Write records idempotently (same id replaces) and mark their days' rollups dirty.
+
+        Order: mark dirty → write → mark dirty again. A crash anywhere leaves a marker newer than
+        the rollup, so the next read or sweep recomputes it from the records: exact, never double.
+        Raises :class:`StoreError` (HTTP 503) if items are still unprocessed after retries; nothing
+        is half-counted since a retry of the same batch is idempotent.
+        """
+        by_id: dict[str, CostRecord] = {}
+        for r in records:
+            by_id[r.id] = r
+        res = WriteResult()
+        if not by_id:
+            return res
+        items = [codec.to_item(r) for r in by_id.values()]
+        days = sorted({i["pk"]["S"][2:] for i in items})
+        res.days = days
+        self._mark_dirty(days)
+        batches = [items[i:i + 25] for i in range(0, len(items), 25)]
+        if len(batches) > 1 and self.workers > 1:
+            with ThreadPoolExecutor(min(self.workers, len(batches))) as ex:
+                outcomes = list(ex.map(self._batch_write, batches))
+        else:
+            outcomes = [self._batch_write(b) for b in batches]
+        for failed, retries in outcomes:
+            res.failed.extend(failed)
+            res.retries += retries
+        res.written = len(items) - len(res.failed)
+        if self.after_records_written:
+            self.after_records_written(days)
+        self._mark_dirty(days)
+        if res.failed:
+            raise StoreError(f"{len(res.failed)} of {len(items)} records not written after retries; "
+                             "retry the request (writes are idempotent)", retry_after=2,
+                             details={"unwritten": len(res.failed)})
+        if refresh:
+            for d in days:
+                self.refresh_day(d)
+        return res
+
+    def _batch_write(self, items: list[dict]) -> tuple[list[str], int]:
+        pending = [{"PutRequest": {"Item": it}} for it in items]
+        retries = 0
+        for attempt in range(self.max_attempts):
+            try:
+                resp = self._call("BatchWriteItem", {"RequestItems": {self.table: pending}}, "write")
+            except StoreError:
+                if attempt == self.max_attempts - 1:
+                    break
+                retries += 1
+                self._backoff(attempt)
+                continue
+            pending = resp.get("UnprocessedItems", {}).get(self.table, [])
+            if not pending:
+                return [], retries
+            retries += 1
+            self._backoff(attempt)
+        return [p["PutRequest"]["Item"]["sk"]["S"] for p in pending], retries
+
+    def delete_records(self, ids_by_day: dict[str, list[str]]) -> int:
+        """Delete records by id (used when a corrected export replaces a period)."""
+        reqs = [(day, rid) for day, ids in ids_by_day.items() for rid in ids]
+        days = sorted(ids_by_day)
+        self._mark_dirty(days)
+        for i in range(0, len(reqs), 25):
+            pending = [{"DeleteRequest": {"Key": {"pk": {"S": codec.record_pk(d)}, "sk": {"S": r}}}}
+                       for d, r in reqs[i:i + 25]]
+            for attempt in range(self.max_attempts):
+                resp = self._call("BatchWriteItem", {"RequestItems": {self.table: pending}}, "write")
+                pending = resp.get("UnprocessedItems", {}).get(self.table, [])
+                if not pending:
+                    break
+                self._backoff(attempt)
+            if pending:
+                raise StoreError("deletes still unprocessed after retries", retry_after=2)
+        self._mark_dirty(days)
+        return len(reqs)
+
+    def _mark_dirty(self, days: list[str]) -> None:
+        for d in days:
+            self._call("UpdateItem", {
+                "TableName": self.table,
+                "Key": {"pk": {"S": "U#" + d[:7]}, "sk": {"S": d + "#d"}},
+                "UpdateExpression": "ADD v :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }, "write")
+
+    def iter_day_items(self, day: str, *, consistent: bool = True) -> Iterator[dict]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table, "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": codec.record_pk(day)}}, "ConsistentRead": consistent,
+        }
+        while True:
+            resp = self._call("Query", kwargs, "read")
+            yield from resp.get("Items", [])
+            lek = resp.get("LastEvaluatedKey")
+            if not lek:
+                return
+            kwargs["ExclusiveStartKey"] = lek
+
+    def get_record(self, day: str, rid: str) -> CostRecord:
+        resp = self._call("GetItem", {"TableName": self.table, "ConsistentRead": True,
+                                      "Key": {"pk": {"S": codec.record_pk(day)}, "sk": {"S": rid}}}, "read")
+        if "Item" not in resp:
+            raise NotFound(f"no record {rid} on {day}")
+        return codec.from_item(resp["Item"])
+
+    # ------------------------------------------------------------------ rollups
+    def refresh_day(self, day: str) -> bool:
+        """Recompute one day's rollups from its records; safe under concurrency (versioned writes)."""
+        month = day[:7]
+        m = self._call("GetItem", {"TableName": self.table, "ConsistentRead": True,
+                                   "Key": {"pk": {"S": "U#" + month}, "sk": {"S": day + "#d"}}}, "read")
+        version = int(m.get("Item", {}).get("v", {}).get("N", "0"))
+        tag_keys = self.cfg.rollup_tag_keys
+        cube, res = rollup.build(self.iter_day_items(day), tag_keys)
+        parts = rollup.chunks(res, tag_keys)
+        cond = "attribute_not_exists(rv) OR rv < :v"
+        vals = {":v": {"N": str(version)}}
+        try:
+            for n, blob in enumerate(parts):
+                self._call("PutItem", {"TableName": self.table, "Item": {
+                    "pk": {"S": "T#" + month}, "sk": {"S": f"{day}#{n:03d}"}, "rv": {"N": str(version)},
+                    "b": {"B": blob}}, "ConditionExpression": "attribute_not_exists(rv) OR rv <= :v",
+                    "ExpressionAttributeValues": vals}, "write")
+            self._call("PutItem", {"TableName": self.table, "Item": {
+                "pk": {"S": "U#" + month}, "sk": {"S": day}, "rv": {"N": str(version)},
+                "nc": {"N": str(len(parts))}, "b": {"B": rollup.encode(cube, tag_keys)}},
+                "ConditionExpression": cond, "ExpressionAttributeValues": vals}, "write")
+        except (PynamoDBException, ClientError) as e:
+            if _err_code(e) == "ConditionalCheckFailedException":
+                return False  # a concurrent refresh already wrote this or a newer version
+            raise
+        return True
+
+    def dirty_days(self, start: date, end: date) -> list[str]:
+        out = []
+        for month, items in self._rollup_items(start, end, consistent=True):
+            cubes = {i["sk"]["S"]: int(i["rv"]["N"]) for i in items if "#" not in i["sk"]["S"]}
+            for i in items:
+                sk = i["sk"]["S"]
+                if sk.endswith("#d") and int(i["v"]["N"]) > cubes.get(sk[:-2], -1):
+                    out.append(sk[:-2])
+        return out
+
+    def refresh(self, start: date, end: date) -> int:
+        """Recompute every dirty day in [start, end) (the scheduled sweep and ``rollups repair``)."""
+        days = self.dirty_days(start, end)
+        for d in days:
+            self.refresh_day(d)
+        return len(days)
+
+    def _months(self, start: date, end: date) -> list[str]:
+        months, d = [], date(start.year, start.month, 1)
+        while d < end:
+            months.append(d.strftime("%Y-%m"))
+            d = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+        return months
+
+    def _rollup_items(self, start: date, end: date, *, prefix: str = "U#", consistent: bool = False):
+        last = (end - timedelta(days=1)).isoformat()
+        for month in self._months(start, end):
+            kwargs: dict[str, Any] = {
+                "TableName": self.table, "ConsistentRead": consistent,
+                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
+                "ExpressionAttributeValues": {":pk": {"S": prefix + month}, ":a": {"S": start.isoformat()},
+                                              ":b": {"S": last + "#~"}},
+            }
+            items: list[dict] = []
+            while True:
+                resp = self._call("Query", kwargs, "read")
+                items.extend(resp.get("Items", []))
+                if not resp.get("LastEvaluatedKey"):
+                    break
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            yield month, items
+
+    def _cubes(self, q: Query) -> tuple[dict[str, tuple[tuple[str, ...], list[list]]], int]:
+        """Each day's cube rows for the query, recomputing dirty days first. Returns (cubes, refreshed)."""
+        cubes: dict[str, tuple[tuple[str, ...], list[list]]] = {}
+        refreshed = 0
+        for month, items in self._rollup_items(q.start, q.end):
+            markers = {i["sk"]["S"][:-2]: int(i["v"]["N"]) for i in items if i["sk"]["S"].endswith("#d")}
+            have = {i["sk"]["S"]: i for i in items if "#" not in i["sk"]["S"]}
+            for day, v in markers.items():
+                cube = have.get(day)
+                if cube is None or int(cube["rv"]["N"]) < v:
+                    self.refresh_day(day)
+                    refreshed += 1
+                    resp = self._call("GetItem", {"TableName": self.table, "ConsistentRead": True, "Key": {
+                        "pk": {"S": "U#" + month}, "sk": {"S": day}}}, "read")
+                    if "Item" in resp:
+                        have[day] = resp["Item"]
+            for day, it in have.items():
+                cubes[day] = rollup.decode(it["b"]["B"])
+        return cubes, refreshed
+
+    # ------------------------------------------------------------------ queries
+    def summary(self, q: Query) -> dict[str, Any]:
+        """Totals over [from, to) by period and group, per currency; exact Decimals.
+
+        Served from the daily rollups; a tag key that is not a rollup allocation key is answered
+        from the records themselves (exact, costlier) and says so in ``source``.
+        """
+        tag_keys = q.tag_keys()
+        from_rollups = all(k in self.cfg.rollup_tag_keys for k in tag_keys)
+        refreshed = 0
+        if from_rollups:
+            cubes, refreshed = self._cubes(q)
+        else:
+            cubes = {}
+            for day in q.days():
+                cube, _ = rollup.build(self.iter_day_items(day, consistent=False), tag_keys)
+                if cube:
+                    cubes[day] = (tag_keys, [list(k) + list(v) for k, v in cube.items()])
+        groups: dict[tuple, list] = {}
+        totals: dict[str, list] = {}
+        superseded: dict[str, Decimal] = {}
+        add = CONTEXT.add
+        n_dims = len(rollup.DIMS)
+        for day in sorted(cubes):
+            if not q.start.isoformat() <= day < q.end.isoformat():
+                continue
+            tks, rows = cubes[day]
+            tidx = {k: n_dims + i for i, k in enumerate(tks)}
+            period = day if q.granularity == "day" else day[:7] if q.granularity == "month" else "total"
+            for row in rows:
+                if not self._match(row, q, tidx):
+                    continue
+                amounts = row[-5:-1]
+                cur = row[0]
+                if row[_DIM_INDEX["superseded"]]:
+                    superseded[cur] = add(superseded.get(cur, ZERO), Decimal(amounts[1]))
+                    continue
+                gkey = (period, cur) + tuple(
+                    row[tidx[g[4:]]] if g.startswith("tag:") else row[_DIM_INDEX[g]] for g in q.group_by)
+                acc = groups.setdefault(gkey, [ZERO, ZERO, ZERO, ZERO, 0])
+                tot = totals.setdefault(cur, [ZERO, ZERO, ZERO, ZERO, 0])
+                for j in range(4):
+                    a = Decimal(amounts[j])
+                    acc[j] = add(acc[j], a)
+                    tot[j] = add(tot[j], a)
+                acc[4] += row[-1]
+                tot[4] += row[-1]
+        results = []
+        for gkey in sorted(groups, key=lambda k: (k[0], k[1], [str(x) for x in k[2:]])):
+            acc = groups[gkey]
+            results.append({
+                "period": gkey[0], "currency": gkey[1],
+                "group": {g: (gkey[2 + i] or None) for i, g in enumerate(q.group_by)},
+                **{a: acc[j] for j, a in enumerate(rollup.AMOUNTS)}, "records": acc[4]})
+        return {
+            "from": q.start.isoformat(), "to": q.end.isoformat(), "granularity": q.granularity,
+            "group_by": list(q.group_by), "source": "rollups" if from_rollups else "records",
+            "totals": {c: {**{a: t[j] for j, a in enumerate(rollup.AMOUNTS)}, "records": t[4]}
+                       for c, t in sorted(totals.items())},
+            "superseded_estimates": {c: {"EffectiveCost": v} for c, v in sorted(superseded.items())},
+            "results": results, "refreshed_days": refreshed,
+        }
+
+    @staticmethod
+    def _match(row: list, q: Query, tidx: dict[str, int]) -> bool:
+        for k, vals in q.filters.items():
+            if row[_DIM_INDEX[k]] not in vals:
+                return False
+        for k, vals in q.tag_filters.items():
+            if row[tidx[k]] not in vals:
+                return False
+        return True
+
+    def top_resources(self, q: Query, *, limit: int = 10, metric: str = "EffectiveCost") -> dict[str, Any]:
+        """The most expensive resources over the range (billed-superseded estimates excluded)."""
+        if metric not in rollup.AMOUNTS:
+            raise BadRequest("invalid metric", details=[{"field": "metric", "message": "one of " + ", ".join(rollup.AMOUNTS)}])
+        if not 1 <= limit <= 1000:
+            raise BadRequest("invalid limit", details=[{"field": "limit", "message": "between 1 and 1000"}])
+        unknown = [k for k in q.tag_filters if k not in self.cfg.rollup_tag_keys]
+        if unknown:
+            raise BadRequest("tag filter on a non-rollup key", details=[{"field": "tag", "message": f"top resources filter only on {', '.join(self.cfg.rollup_tag_keys)}"}])
+        self._cubes(q)  # refresh dirty days first
+        mi = rollup.AMOUNTS.index(metric)
+        acc: dict[tuple, list] = {}
+        rdim = {"provider": 2, "service": 3, "account": 4, "region": 5, "currency": 6, "source": 7}
+        add = CONTEXT.add
+        for month, items in self._rollup_items(q.start, q.end, prefix="T#"):
+            latest: dict[str, int] = {}
+            for it in items:
+                d = it["sk"]["S"][:10]
+                latest[d] = max(latest.get(d, -1), int(it["rv"]["N"]))
+            for it in items:
+                d = it["sk"]["S"][:10]
+                if int(it["rv"]["N"]) != latest[d]:
+                    continue
+                tks, rows = rollup.decode(it["b"]["B"])
+                tidx = {k: 9 + i for i, k in enumerate(tks)}
+                for row in rows:
+                    if row[8]:
+                        continue
+                    if any(f in rdim and row[rdim[f]] not in v for f, v in q.filters.items()):
+                        continue
+                    if any(f not in rdim for f in q.filters):
+                        continue
+                    if any(row[tidx[k]] not in v for k, v in q.tag_filters.items()):
+                        continue
+                    key = (row[0], row[6])
+                    a = acc.get(key)
+                    if a is None:
+                        acc[key] = a = [row[1], row[2], row[3], row[4], row[5], ZERO, ZERO, ZERO, ZERO,
+                                        {k: row[tidx[k]] for k in tks if row[tidx[k]]}]
+                    for j in range(4):
+                        a[5 + j] = add(a[5 + j], Decimal(row[-5 + j]))
+        ranked = sorted(acc.items(), key=lambda kv: kv[1][5 + mi], reverse=True)[:limit]
+        return {"from": q.start.isoformat(), "to": q.end.isoformat(), "metric": metric, "resources": [
+            {"ResourceId": k[0], "ResourceName": a[0] or None, "ProviderName": a[1], "ServiceName": a[2],
+             "BillingAccountId": a[3], "RegionId": a[4] or None, "currency": k[1], "tags": a[9],
+             **{m: a[5 + j] for j, m in enumerate(rollup.AMOUNTS)}} for k, a in ranked]}
+
+    def list_records(self, q: Query, *, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+        """Records in [from, to) matching the filters, oldest day first, paginated by ``cursor``."""
+        if not 1 <= limit <= 1000:
+            raise BadRequest("invalid limit", details=[{"field": "limit", "message": "between 1 and 1000"}])
+        days = q.days()
+        start_day, lek = days[0] if days else None, None
+        if cursor:
+            try:
+                c = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))
+                start_day, lek = c["d"], c.get("k")
+                if start_day not in days or (lek is not None and not isinstance(lek, str)):
+                    raise ValueError
+            except (ValueError, KeyError, TypeError):
+                raise BadRequest("invalid cursor", details=[{"field": "cursor", "message": "not a cursor of this query"}]) from None
+        out: list[dict] = []
+        fmap = {"provider": "ProviderName", "service": "ServiceName", "account": "BillingAccountId",
+                "subaccount": "SubAccountId", "region": "RegionId", "category": "ChargeCategory",
+                "source": "x_CostSource", "currency": "BillingCurrency"}
+        for day in days[days.index(start_day):] if start_day else []:
+            kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
+                                      "ExpressionAttributeValues": {":pk": {"S": codec.record_pk(day)}}}
+            if lek:
+                kwargs["ExclusiveStartKey"] = {"pk": {"S": codec.record_pk(day)}, "sk": {"S": lek}}
+            lek = None
+            while True:
+                kwargs["Limit"] = limit - len(out)
+                resp = self._call("Query", kwargs, "read")
+                for it in resp.get("Items", []):
+                    r = codec.from_item(it)
+                    if all(getattr(r, fmap[k]) in v for k, v in q.filters.items()) and all(
+                            r.Tags.get(k) in v for k, v in q.tag_filters.items()):
+                        out.append(r.to_dict())
+                    if len(out) >= limit:
+                        nxt = base64.urlsafe_b64encode(json.dumps({"d": day, "k": it["sk"]["S"]}).encode()).decode().rstrip("=")
+                        return {"records": out, "next_cursor": nxt}
+                if not resp.get("LastEvaluatedKey"):
+                    break
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return {"records": out, "next_cursor": None}
+
+    # ------------------------------------------------------------------ keys, agents, collectors
+    def put_key(self, key_id: str, name: str, scopes: set[str], secret_hash: str) -> ApiKeyItem:
+        item = ApiKeyItem(pk="K#" + key_id, sk="K", name=name, scopes=set(scopes), secret_hash=secret_hash,
+                          created_at=datetime.now(UTC))
+        item.save(condition=ApiKeyItem.pk.does_not_exist())
+        return item
+
+    def get_key(self, key_id: str) -> ApiKeyItem | None:
+        try:
+            return ApiKeyItem.get("K#" + key_id, "K", consistent_read=True)
+        except ApiKeyItem.DoesNotExist:
+            return None
+
+    def list_keys(self) -> list[ApiKeyItem]:
+        return [k for k in ApiKeyItem.scan(ApiKeyItem.pk.startswith("K#"))]
+
+    def revoke_key(self, key_id: str) -> ApiKeyItem:
+        item = self.get_key(key_id)
+        if item is None:
+            raise NotFound(f"no key {key_id}")
+        if item.revoked_at is None:
+            item.update(actions=[ApiKeyItem.revoked_at.set(datetime.now(UTC))])
+        return item
+
+    def register_agent(self, agent_id: str, info: dict[str, Any]) -> AgentItem:
+        now = datetime.now(UTC)
+        item = AgentItem(pk="A#" + agent_id, sk="A", registered_at=now, last_seen=now, **info)
+        item.save()
+        return item
+
+    def touch_agent(self, agent_id: str) -> None:
+        try:
+            AgentItem(pk="A#" + agent_id, sk="A").update(actions=[AgentItem.last_seen.set(datetime.now(UTC))],
+                                                        condition=AgentItem.pk.exists())
+        except PynamoDBException as e:
+            if _err_code(e) != "ConditionalCheckFailedException":
+                raise
+
+    def list_agents(self) -> list[AgentItem]:
+        return list(AgentItem.scan(AgentItem.pk.startswith("A#")))
+
+    def set_collector_status(self, collector: str, scope: str, *, status: str, records: int = 0,
+                             errors: list[dict] | None = None, cursor: str | None = None) -> None:
+        now = datetime.now(UTC)
+        prev = self.get_collector_status(collector, scope)
+        CollectorStatusItem(
+            pk="C", sk=f"{collector}#{scope}", collector=collector, scope=scope, status=status, last_run=now,
+            last_success=now if status == "ok" else (prev.last_success if prev else None),
+            cursor=cursor if cursor is not None else (prev.cursor if prev else None),
+            records=records, errors=errors or None).save()
+
+    def get_collector_status(self, collector: str, scope: str) -> CollectorStatusItem | None:
+        try:
+            return CollectorStatusItem.get("C", f"{collector}#{scope}", consistent_read=True)
+        except CollectorStatusItem.DoesNotExist:
+            return None
+
+    def collectors(self) -> list[dict[str, Any]]:
+        """Status of each collector: its scopes, last run and success, records, errors."""
+        out: dict[str, dict[str, Any]] = {}
+        for it in CollectorStatusItem.query("C"):
+            c = out.setdefault(it.collector, {"name": it.collector, "status": "ok", "last_run": None,
+                                              "last_success": None, "records": 0, "scopes": []})
+            c["scopes"].append({"scope": it.scope, "status": it.status, "last_run": iso(it.last_run),
+                                "last_success": iso(it.last_success) if it.last_success else None,
+                                "records": int(it.records or 0), "errors": it.errors or [], "cursor": it.cursor})
+            c["records"] += int(it.records or 0)
+            if it.status != "ok":
+                c["status"] = "failing" if c["status"] == "ok" else c["status"]
+            for k, v in (("last_run", it.last_run), ("last_success", it.last_success)):
+                if v and (c[k] is None or iso(v) > c[k]):
+                    c[k] = iso(v)
+        return sorted(out.values(), key=lambda c: c["name"])
+
+    # ------------------------------------------------------------------ metrics
+    def write_metrics(self, points: Iterable[MetricPoint]) -> int:
+        items: dict[tuple, dict] = {}
+        ttl_s = self.cfg.metric_ttl_days * 86400
+        for p in points:
+            pk = f"M#{p.name}#{p.timestamp.strftime('%Y-%m-%d')}"
+            sk = f"{p.series}|{iso(p.timestamp)}"
+            it = {"pk": {"S": pk}, "sk": {"S": sk}, "v": {"N": fmt(p.value)},
+                  "ttl": {"N": str(int(p.timestamp.timestamp()) + ttl_s)}}
+            if p.unit:
+                it["u"] = {"S": p.unit}
+            if p.dimensions:
+                it["dm"] = {"S": json.dumps(p.dimensions, separators=(",", ":"), sort_keys=True)}
+            if p.source:
+                it["src"] = {"S": p.source}
+            items[(pk, sk)] = it
+        vals = list(items.values())
+        for i in range(0, len(vals), 25):
+            failed, _ = self._batch_write(vals[i:i + 25])
+            if failed:
+                raise StoreError("metric points not written after retries", retry_after=2)
+        return len(vals)
+
+    def query_metrics(self, name: str, start: date, end: date, *, dimensions: dict[str, str] | None = None,
+                      limit: int = 5000) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        d = start
+        while d < end and len(out) < limit:
+            kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
+                                      "ExpressionAttributeValues": {":pk": {"S": f"M#{name}#{d.isoformat()}"}}}
+            while True:
+                resp = self._call("Query", kwargs, "read")
+                for it in resp.get("Items", []):
+                    dims = json.loads(it["dm"]["S"]) if "dm" in it else {}
+                    if dimensions and any(dims.get(k) != v for k, v in dimensions.items()):
+                        continue
+                    out.append({"name": name, "timestamp": it["sk"]["S"].rsplit("|", 1)[1],
+                                "value": Decimal(it["v"]["N"]), "unit": it.get("u", {}).get("S", ""),
+                                "dimensions": dims})
+                if not resp.get("LastEvaluatedKey") or len(out) >= limit:
+                    break
+                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            d += timedelta(days=1)
+        return out[:limit]

@@ -1,0 +1,145 @@
+"""Glue between Chalice and the library: JSON with exact Decimals, one error mapping, auth, logging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any, Callable
+
+from chalice import Chalice, CORSConfig, Response
+
+from cloudtally.api.service import ApiService
+from cloudtally.config import settings
+from cloudtally.errors import CloudTallyError, StoreError
+from cloudtally.money import dumps
+
+log = logging.getLogger("cloudtally.api")
+_service: ApiService | None = None
+
+
+def service() -> ApiService:
+    global _service
+    if _service is None:
+        _service = ApiService(settings())
+    return _service
+
+
+def set_service(svc: ApiService | None) -> None:
+    """Tests and the benchmark inject a service bound to their own store."""
+    global _service
+    _service = svc
+
+
+def cors() -> CORSConfig:
+    return CORSConfig(allow_origin=settings().cors_origin,
+                      allow_headers=["X-CloudTally-Key-Id", "X-CloudTally-Key-Secret", "Authorization",
+                                     "Content-Type", "Content-Encoding"],
+                      expose_headers=["Retry-After", "X-Request-Id"], max_age=600)
+
+
+def ok(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=dumps(body), status_code=status,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def error(status: int, code: str, message: str, details: Any = None, headers: dict | None = None) -> Response:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        err["details"] = details
+    return ok({"error": err}, status, headers)
+
+
+def params(app: Chalice) -> dict[str, Any]:
+    qp = app.current_request.query_params or {}
+    out: dict[str, Any] = {}
+    for k in qp:
+        vals = qp.getlist(k) if hasattr(qp, "getlist") else [qp[k]]
+        out[k] = vals[0] if len(vals) == 1 else vals
+    return out
+
+
+def authed(app: Chalice, scope: str) -> None:
+    principal = service().auth(app.current_request.headers, scope)
+    app.current_request.context["cloudtally_key_id"] = principal.key_id
+
+
+def handle(fn: Callable[..., Response]) -> Callable[..., Response]:
+    """Map CloudTallyError to its status (Chalice would turn any view exception into a 500)."""
+
+    def view(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return fn(*args, **kwargs)
+        except CloudTallyError as e:
+            headers = {"Retry-After": str(e.retry_after)} if isinstance(e, StoreError) else None
+            return error(e.status, e.code, e.message, e.details, headers)
+        except Exception:  # a real outage or a bug: logged with traceback, answered without one
+            log.exception("unhandled error in %s", fn.__name__)
+            return error(500, "internal", "internal error; the request id is in X-Request-Id")
+
+    view.__name__ = fn.__name__
+    view.__doc__ = fn.__doc__
+    return view
+
+
+def route(app: Chalice, path: str, method: str, scope: str | None, **kw: Any) -> Callable:
+    """``@route(app, "/v1/x", "GET", "read")``: a Chalice route with CORS, auth and error mapping."""
+
+    def deco(fn: Callable[..., Response]) -> Callable[..., Response]:
+        def inner(*args: Any, **kwargs: Any) -> Response:
+            if scope:
+                authed(app, scope)
+            return fn(*args, **kwargs)
+
+        inner.__name__ = fn.__name__
+        inner.__doc__ = fn.__doc__
+        return app.route(path, methods=[method], cors=cors(), **kw)(handle(inner))
+
+    return deco
+
+
+def install(app: Chalice) -> None:
+    """Register the error middleware: every failure becomes ``{"error": {...}}`` with a 4xx (or 503)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    @app.middleware("http")
+    def errors_and_logging(event: Any, get_response: Callable) -> Response:
+        start = time.perf_counter()
+        rid = (event.headers.get("x-request-id") or uuid.uuid4().hex)[:64] if event else uuid.uuid4().hex
+        try:
+            resp = get_response(event)
+        except CloudTallyError as e:
+            headers = {"Retry-After": str(e.retry_after)} if isinstance(e, StoreError) else None
+            resp = error(e.status, e.code, e.message, e.details, headers)
+        except Exception:  # a real outage or a bug: logged with traceback, answered without one
+            log.exception("unhandled error on %s %s", event.method if event else "?", event.path if event else "?")
+            resp = error(500, "internal", "internal error; the request id is in X-Request-Id")
+        resp = _reshape_chalice_error(resp)
+        resp.headers["X-Request-Id"] = rid
+        # never the headers or body: they carry key secrets
+        log.info(json.dumps({"request_id": rid, "method": event.method if event else None,
+                             "path": event.path if event else None, "status": resp.status_code,
+                             "key_id": (event.context or {}).get("cloudtally_key_id") if event else None,
+                             "ms": round((time.perf_counter() - start) * 1000, 1)}))
+        return resp
+
+
+_CHALICE_CODES = {"UnsupportedMediaType": "unsupported_media_type", "MethodNotAllowedError": "method_not_allowed",
+                  "BadRequestError": "bad_request", "BadRequest": "bad_request", "NotFoundError": "not_found"}
+
+
+def _reshape_chalice_error(resp: Response) -> Response:
+    if resp.status_code < 400 or not isinstance(resp.body, (dict, str)):
+        return resp
+    body = resp.body
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return resp
+    if isinstance(body, dict) and "Code" in body and "error" not in body:
+        return error(resp.status_code, _CHALICE_CODES.get(body["Code"], str(body["Code"]).lower()),
+                     str(body.get("Message", "")), headers={k: v for k, v in resp.headers.items()
+                                                            if k.lower() != "content-type"})
+    return resp
