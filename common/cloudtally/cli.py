@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from .errors import CloudTallyError
 
 # modules exposing ``add_commands(subparsers)``; each command sets ``func(args) -> int``
-COMMAND_MODULES = ["cloudtally.commands"]
+COMMAND_MODULES = ["cloudtally.commands", "cloudtally.collectors.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,9 @@ Item kinds (``pk`` / ``sk``):
 * ``A#<agent id>`` / ``A``: a registered agent
 * ``C`` / ``<collector>#<scope>``: a collector's cursor and last-run status
 * ``M#<metric>#<day>`` / ``<series>|<time>``: a metric point, expired by the ``ttl`` attribute
+* ``B`` / ``<budget id>``: a budget; ``L#<alert key>`` / ``L``: an alert-ledger claim (pending → sent);
+  ``N#<month>`` / ``<day>#<anomaly id>``: an anomaly; ``S`` / ``<currency>#<dim>=<value>``: an anomaly
+  suppression (see :mod:`.budgets_repo`)
 """
 
 from __future__ import annotations

@@ -81,6 +81,7 @@ class Store:
         self.workers = workers
         self._lock = threading.Lock()
         self.capacity = {"read": Decimal(0), "write": Decimal(0)}
+        self.retries = 0  # throttled/timed-out calls and UnprocessedItems rounds retried, all time
         self.sleep: Callable[[float], None] = time.sleep
         # test hook: called between the record write and the rollup marking (crash injection)
         self.after_records_written: Callable[[list[str]], None] | None = None
@@ -110,6 +111,8 @@ class Store:
                     if _err_code(e) == "ConditionalCheckFailedException":
                         raise
                     raise StoreError(f"DynamoDB {op} failed: {_err_code(e) or type(e).__name__}") from e
+                with self._lock:
+                    self.retries += 1
                 self._backoff(attempt)
         raise AssertionError("unreachable")
 
@@ -118,15 +121,11 @@ class Store:
 
     # ------------------------------------------------------------------ schema
     def create_table(self, *, wait: bool = True) -> bool:
-        """Create the table (on-demand) and enable TTL; returns False if it already existed."""
+        """Create the table (on-demand, TTL on ``ttl``); returns False if it already existed."""
         if TableItem.exists():
             return False
+        # PynamoDB enables TTL on the model's TTLAttribute ("ttl") as part of create_table
         TableItem.create_table(billing_mode="PAY_PER_REQUEST", wait=wait)
-        try:
-            self.conn.dispatch("UpdateTimeToLive", {"TableName": self.table, "TimeToLiveSpecification": {
-                "Enabled": True, "AttributeName": "ttl"}})
-        except (PynamoDBException, ClientError) as e:  # TTL is an optimisation; data stays correct without it
-            log.warning("could not enable TTL on %s: %s", self.table, _err_code(e))
         return True
 
     def delete_table(self) -> None:
@@ -151,6 +150,7 @@ class Store:
         items = [codec.to_item(r) for r in by_id.values()]
         days = sorted({i["pk"]["S"][2:] for i in items})
         res.days = days
+        retries_before = self.retries
         self._mark_dirty(days)
         batches = [items[i:i + 25] for i in range(0, len(items), 25)]
         if len(batches) > 1 and self.workers > 1:
@@ -158,9 +158,9 @@ class Store:
                 outcomes = list(ex.map(self._batch_write, batches))
         else:
             outcomes = [self._batch_write(b) for b in batches]
-        for failed, retries in outcomes:
+        for failed, _ in outcomes:
             res.failed.extend(failed)
-            res.retries += retries
+        res.retries = self.retries - retries_before
         res.written = len(items) - len(res.failed)
         if self.after_records_written:
             self.after_records_written(days)
@@ -175,21 +175,24 @@ class Store:
         return res
 
     def _batch_write(self, items: list[dict]) -> tuple[list[str], int]:
+        """BatchWriteItem with UnprocessedItems re-sent under backoff; returns (ids not written, retries).
+
+        Throttling and timeouts are retried inside :meth:`_call`; if they persist, the batch is
+        reported as not written (the API answers 503 and the client's idempotent retry lands it).
+        """
         pending = [{"PutRequest": {"Item": it}} for it in items]
         retries = 0
         for attempt in range(self.max_attempts):
             try:
                 resp = self._call("BatchWriteItem", {"RequestItems": {self.table: pending}}, "write")
             except StoreError:
-                if attempt == self.max_attempts - 1:
-                    break
-                retries += 1
-                self._backoff(attempt)
-                continue
+                break
             pending = resp.get("UnprocessedItems", {}).get(self.table, [])
             if not pending:
                 return [], retries
             retries += 1
+            with self._lock:
+                self.retries += 1
             self._backoff(attempt)
         return [p["PutRequest"]["Item"]["sk"]["S"] for p in pending], retries
 

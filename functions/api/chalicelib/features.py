@@ -3,6 +3,8 @@
 import importlib
 
 FEATURES: list[str] = [
+    "chalicelib.dashboard",
+    "chalicelib.budgets",
 ]
 
 

@@ -1,0 +1,85 @@
+"""``cloudtally collect <name> --once`` and ``cloudtally agent aws ...``: the same code as the functions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from .. import config as ct_config
+from ..errors import ConfigError
+
+ENV_STATUS_FILE = "CLOUDTALLY_COLLECTOR_STATUS_FILE"
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser("collect", help="run a collector once (the scheduled function runs the same code)")
+    p.add_argument("collector", help="collector name from the registry, e.g. aws")
+    p.add_argument("--once", action="store_true", required=True, help="run one collection and exit")
+    p.add_argument("--region", action="append", dest="regions", help="region to inventory (repeatable)")
+    p.add_argument("--config", help="JSON file with collector config (overrides the registry defaults)")
+    p.add_argument("--api-url", default=os.environ.get(ct_config.ENV_API_URL), help="CloudTally API URL")
+    p.add_argument("--status", choices=("store", "file"), default=None,
+                   help="where cursors live: the CloudTally table (store) or a local file (default: store when "
+                        f"{ct_config.ENV_TABLE} is set, else file)")
+    p.add_argument("--status-file", default=os.environ.get(ENV_STATUS_FILE) or
+                   os.path.join(os.path.expanduser("~"), ".cloudtally", "collector-status.json"))
+    p.set_defaults(func=_collect)
+
+    a = sub.add_parser("agent", help="OpenFinOps-compatible telemetry agents")
+    asub = a.add_subparsers(dest="agent", metavar="PROVIDER", required=True)
+    aws = asub.add_parser("aws", help="AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost")
+    aws.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
+                     default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
+                     help="server URL (CloudTally API or OpenFinOps server)")
+    aws.add_argument("--aws-region", "--region", dest="region", default=os.environ.get("AWS_REGION", "us-east-1"))
+    aws.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
+    aws.add_argument("--agent-id", default=None)
+    aws.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    aws.set_defaults(func=_agent_aws)
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from ..client import Client
+    from . import registry, runner
+
+    spec = registry.get(args.collector)
+    cfg: dict[str, Any] = {}
+    if args.config:
+        with open(args.config) as f:
+            cfg = json.load(f)
+        if not isinstance(cfg, dict):
+            raise ConfigError(f"{args.config} must hold a JSON object")
+    if args.regions:
+        cfg["regions"] = args.regions
+    kid, sec = os.environ.get(ct_config.ENV_API_KEY_ID, ""), os.environ.get(ct_config.ENV_API_KEY_SECRET, "")
+    if not kid or not sec:
+        raise ConfigError(f"set {ct_config.ENV_API_KEY_ID} and {ct_config.ENV_API_KEY_SECRET}")
+    mode = args.status or ("store" if os.environ.get(ct_config.ENV_TABLE) else "file")
+    if mode == "store":
+        from ..store import Store
+        status: Any = Store(ct_config.load_settings())
+    else:
+        status = runner.FileStatus(args.status_file)
+    sink = runner.ClientSink(Client(args.api_url or "", kid, sec), agent_id=f"collector-{spec.name}")
+    summary = runner.run(spec, sink=sink, config=cfg, status=status)
+    from ..money import dumps
+    print(dumps(summary, indent=1))
+    return 1 if summary["failed_scopes"] or summary["errors"] else 0
+
+
+def _agent_aws(args: argparse.Namespace) -> int:
+    from ..agents import AWSTelemetryAgent
+
+    if not args.endpoint:
+        raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
+    agent = AWSTelemetryAgent(openfinops_endpoint=args.endpoint, aws_region=args.region, agent_id=args.agent_id)
+    if not agent.register_agent():
+        print("error: agent registration failed", file=sys.stderr)
+        return 3
+    if args.once:
+        return 0 if agent.run_once() else 1
+    agent.run_continuous(interval_seconds=args.interval)
+    return 0

@@ -1,0 +1,375 @@
+"""What each dashboard page needs, in one call: ``GET /v1/dashboard/{overview,cfo,coo,infrastructure}``.
+
+A page makes at most three API calls on load (the dashboard's speed rule), so each view is built
+here from a few store queries over the daily rollups (``Store.summary``/``top_resources``), the
+collector status and the metric points. Amounts stay ``Decimal`` end to end and leave as strings.
+
+Budgets, forecasts, anomalies and the alert ledger come from ``cloudtally.budgets``,
+``cloudtally.forecast`` and ``cloudtally.anomaly`` when those modules are installed; without them
+the sections say ``"available": false`` and the page shows "no budgets configured".
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from calendar import monthrange
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from .errors import BadRequest
+from .focus import UTC
+from .money import CONTEXT, ZERO
+from .query import Query, parse_query
+
+log = logging.getLogger("cloudtally.dashboard")
+
+AMOUNT = "EffectiveCost"          # what the dashboard calls "spend" (FOCUS: amortised, after discounts)
+TEAM_TAG, PROJECT_TAG = "team", "project"
+# metric names the Infrastructure and COO views read (host agent, OpenFinOps agents and the demo use these)
+UTIL_METRICS = {"cpu": "cpu_utilization", "memory": "memory_utilization", "storage": "disk_utilization"}
+METRIC_WINDOW_DAYS = 2            # utilisation is averaged over the last days of the range (points have a TTL)
+IDLE_CPU = Decimal(5)             # % average CPU under which a resource is idle
+UNDERUSED_CPU = Decimal(20)       # % average CPU under which it is under-used
+TOP_SERVICES = 8
+VIEW_PARAMS = {
+    "from": {"type": "string", "format": "date", "description": "first UTC day (inclusive); default 30 days before 'to'"},
+    "to": {"type": "string", "format": "date", "description": "UTC day after the last one (exclusive); default tomorrow"},
+    "provider": {"type": "string", "description": "comma-separated ProviderName values"},
+    "account": {"type": "string", "description": "comma-separated BillingAccountId values"},
+    "service": {"type": "string", "description": "comma-separated ServiceName values"},
+    "tag": {"type": "array", "items": {"type": "string", "pattern": "^[^=]+=.*$"},
+            "description": "tag filter key=value[,value]; repeatable"},
+}
+
+
+def _optional(name: str):
+    """A sibling feature module (budgets, forecast, anomaly) if installed, else None."""
+    try:
+        return importlib.import_module(f"cloudtally.{name}")
+    except ModuleNotFoundError as e:
+        if e.name == f"cloudtally.{name}":
+            return None
+        raise
+
+
+def parse_view_query(params: Mapping[str, Any], today: date) -> Query:
+    from .api.params import PARAMS, check_params
+    PARAMS.setdefault("dashboard", VIEW_PARAMS)
+    check_params("dashboard", params)
+    return parse_query(dict(params), today=today)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _add(a: Decimal, b: Any) -> Decimal:
+    return CONTEXT.add(a, Decimal(b))
+
+
+def _primary_currency(totals: dict[str, dict]) -> str:
+    if not totals:
+        return "USD"
+    return max(totals, key=lambda c: abs(Decimal(totals[c][AMOUNT])))
+
+
+def _avg(values: list[Decimal]) -> Decimal | None:
+    if not values:
+        return None
+    return CONTEXT.divide(sum(values, ZERO), Decimal(len(values))).quantize(Decimal("0.1"))
+
+
+def _filters_echo(q: Query) -> dict[str, Any]:
+    return {"from": q.start.isoformat(), "to": q.end.isoformat(),
+            "filters": {k: list(v) for k, v in q.filters.items()},
+            "tags": {k: list(v) for k, v in q.tag_filters.items()}}
+
+
+def _as_of(q: Query, today: date) -> date:
+    """The last day the view reports on: the range's last day, but never after today."""
+    return min(q.end - timedelta(days=1), today)
+
+
+def options(store, q: Query) -> dict[str, Any]:
+    """Values for the filter controls over the range (unfiltered, so every choice stays reachable)."""
+    base = Query(start=q.start, end=q.end, granularity="total")
+    s = store.summary(replace(base, group_by=("provider", "account")))
+    providers = sorted({r["group"]["provider"] for r in s["results"] if r["group"]["provider"]})
+    accounts = sorted({(r["group"]["account"], r["group"]["provider"]) for r in s["results"]
+                       if r["group"]["account"]})
+    tag_keys = tuple(store.cfg.rollup_tag_keys)
+    tags: dict[str, list[str]] = {}
+    for i in range(0, len(tag_keys), 3):
+        keys = tag_keys[i:i + 3]
+        t = store.summary(replace(base, group_by=tuple(f"tag:{k}" for k in keys)))
+        for k in keys:
+            vals = sorted({r["group"][f"tag:{k}"] for r in t["results"] if r["group"][f"tag:{k}"]})
+            if vals:
+                tags[k] = vals
+    return {"providers": providers, "accounts": [{"id": a, "provider": p} for a, p in accounts], "tags": tags}
+
+
+def _by(results: list[dict], key: Callable[[dict], Any], currency: str) -> dict[Any, Decimal]:
+    out: dict[Any, Decimal] = {}
+    for r in results:
+        if r["currency"] != currency:
+            continue
+        k = key(r)
+        out[k] = _add(out.get(k, ZERO), r[AMOUNT])
+    return out
+
+
+def _ranked(d: dict[Any, Decimal], limit: int | None = None) -> list[tuple[Any, Decimal]]:
+    items = sorted(d.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    return items[:limit] if limit else items
+
+
+def _freshness(results: list[dict]) -> list[dict[str, Any]]:
+    """Latest day with cost per provider and cost source (estimates arrive daily, bills settle later)."""
+    last: dict[tuple[str, str], str] = {}
+    for r in results:
+        g = r["group"]
+        k = (g.get("provider") or "", g.get("source") or "estimated")
+        last[k] = max(last.get(k, ""), r["period"])
+    return [{"provider": p, "source": s, "last_day": d} for (p, s), d in sorted(last.items())]
+
+
+def _budgets(store, q: Query, today: date) -> dict[str, Any]:
+    mod = _optional("budgets")
+    fn = getattr(mod, "dashboard_status", None) if mod else None
+    if fn is None:
+        return {"available": False, "items": []}
+    return {"available": True, "items": list(fn(store, today=today, query=q))}
+
+
+def _anomalies(store, q: Query, today: date) -> dict[str, Any]:
+    mod = _optional("anomaly")
+    fn = getattr(mod, "dashboard_anomalies", None) if mod else None
+    if fn is None:
+        return {"available": False, "items": []}
+    return {"available": True, "items": list(fn(store, today=today, query=q))}
+
+
+def _alerts(store, q: Query, today: date) -> dict[str, Any]:
+    mod = _optional("budgets")
+    fn = getattr(mod, "dashboard_alerts", None) if mod else None
+    if fn is None:
+        return {"available": False, "items": []}
+    return {"available": True, "items": list(fn(store, today=today, query=q))}
+
+
+def _metric_window(q: Query, today: date) -> tuple[date, date]:
+    end = min(q.end, today + timedelta(days=1))
+    start = max(q.start, end - timedelta(days=METRIC_WINDOW_DAYS))
+    return start, max(start, end)
+
+
+def utilisation(store, q: Query, today: date) -> dict[str, dict[str, Any]]:
+    """Average (and peak CPU) utilisation per host from metric points, with its cluster and provider."""
+    start, end = _metric_window(q, today)
+    hosts: dict[str, dict[str, Any]] = {}
+    providers = q.filters.get("provider")
+    for kind, name in UTIL_METRICS.items():
+        for p in store.query_metrics(name, start, end, limit=100_000):
+            dims = p["dimensions"]
+            host = dims.get("resource") or dims.get("host") or dims.get("hostname")
+            if not host or (providers and dims.get("provider") and dims["provider"] not in providers):
+                continue
+            h = hosts.setdefault(host, {"host": host, "cluster": dims.get("cluster") or None,
+                                        "provider": dims.get("provider") or None, "_v": {}})
+            h["_v"].setdefault(kind, []).append(Decimal(p["value"]))
+    for h in hosts.values():
+        vals = h.pop("_v")
+        for kind in UTIL_METRICS:
+            h[kind] = _avg(vals.get(kind, []))
+        h["cpu_peak"] = max(vals["cpu"]) if vals.get("cpu") else None
+        h["points"] = sum(len(v) for v in vals.values())
+    return hosts
+
+
+def _resource_costs(store, q: Query) -> tuple[dict[str, dict], str]:
+    top = store.top_resources(q, limit=1000, metric=AMOUNT)
+    return {r["ResourceId"]: r for r in top["resources"]}, top.get("metric", AMOUNT)
+
+
+# ---------------------------------------------------------------------------------------------- views
+def overview(store, q: Query, today: date) -> dict[str, Any]:
+    s = store.summary(replace(q, granularity="day", group_by=("provider", "service", "source")))
+    cur = _primary_currency(s["totals"])
+    daily = _by(s["results"], lambda r: (r["period"], r["group"]["provider"] or "(none)"), cur)
+    services = _by(s["results"], lambda r: (r["group"]["service"] or "(none)", r["group"]["provider"] or ""), cur)
+    top = store.top_resources(q, limit=10, metric=AMOUNT)
+    return {
+        "view": "overview", **_filters_echo(q), "currency": cur, "metric": AMOUNT,
+        "totals": s["totals"],
+        "daily": [{"day": d, "provider": p, "amount": a} for (d, p), a in sorted(daily.items())],
+        "services": [{"service": k[0], "provider": k[1], "amount": a} for k, a in _ranked(services, TOP_SERVICES)],
+        "top_resources": [r for r in top["resources"] if r["currency"] == cur],
+        "budgets": _budgets(store, q, today),
+        "anomalies": _anomalies(store, q, today),
+        "collectors": store.collectors(),
+        "freshness": _freshness(s["results"]),
+        "options": options(store, q),
+    }
+
+
+def _month_start(d: date, back: int = 0) -> date:
+    y, m = d.year, d.month - back
+    while m < 1:
+        y, m = y - 1, m + 12
+    return date(y, m, 1)
+
+
+def run_rate_forecast(daily: dict[str, Decimal], as_of: date, window: int = 7) -> dict[str, Any]:
+    """Month-end forecast: month-to-date + mean of the last ``window`` days × days left.
+
+    >>> d = {f"2024-09-{i:02d}": Decimal(10) for i in range(1, 11)}
+    >>> run_rate_forecast(d, date(2024, 9, 10))["forecast"]
+    Decimal('300.00')
+    """
+    month_start = as_of.replace(day=1)
+    mtd = sum((a for d, a in daily.items() if month_start.isoformat() <= d <= as_of.isoformat()), ZERO)
+    recent = [daily.get((as_of - timedelta(days=i)).isoformat(), ZERO) for i in range(window)]
+    rate = CONTEXT.divide(sum(recent, ZERO), Decimal(window))
+    days_left = monthrange(as_of.year, as_of.month)[1] - as_of.day
+    forecast = CONTEXT.add(mtd, CONTEXT.multiply(rate, Decimal(days_left)))
+    return {"month_to_date": mtd, "forecast": forecast.quantize(Decimal("0.01")),
+            "daily_run_rate": rate.quantize(Decimal("0.01")), "days_left": days_left,
+            "method": f"month-to-date + mean daily spend of the last {window} days × days left in the month"}
+
+
+def cfo(store, q: Query, today: date) -> dict[str, Any]:
+    as_of = _as_of(q, today)
+    month_start = as_of.replace(day=1)
+    hist = store.summary(replace(q, start=_month_start(as_of, 5), end=as_of + timedelta(days=1),
+                                 granularity="day", group_by=()))
+    sel = store.summary(replace(q, granularity="total", group_by=(f"tag:{TEAM_TAG}", f"tag:{PROJECT_TAG}", "source")))
+    cur = _primary_currency(sel["totals"] or hist["totals"])
+    daily = _by(hist["results"], lambda r: r["period"], cur)
+    months: dict[str, Decimal] = {}
+    for d, a in daily.items():
+        months[d[:7]] = _add(months.get(d[:7], ZERO), a)
+    month_list = []
+    prev = None
+    m = _month_start(as_of, 5)
+    while m <= month_start:
+        key = m.strftime("%Y-%m")
+        amt = months.get(key, ZERO)
+        change = None if not prev else CONTEXT.divide(CONTEXT.subtract(amt, prev) * 100, prev).quantize(Decimal("0.1"))
+        month_list.append({"month": key, "amount": amt, "change_pct": change,
+                           "partial": key == month_start.strftime("%Y-%m")})
+        prev = amt
+        m = _month_start(m + timedelta(days=32))
+    # month-over-month on the same number of days, so a partial month is compared fairly
+    prev_start = _month_start(as_of, 1)
+    prev_same = prev_start + timedelta(days=min(as_of.day, monthrange(prev_start.year, prev_start.month)[1]) - 1)
+    prev_mtd = sum((a for d, a in daily.items() if prev_start.isoformat() <= d <= prev_same.isoformat()), ZERO)
+    fc = run_rate_forecast(daily, as_of)
+    mom = None if not prev_mtd else CONTEXT.divide(CONTEXT.subtract(fc["month_to_date"], prev_mtd) * 100,
+                                                    prev_mtd).quantize(Decimal("0.1"))
+    team = _by(sel["results"], lambda r: r["group"][f"tag:{TEAM_TAG}"] or "(untagged)", cur)
+    project = _by(sel["results"], lambda r: r["group"][f"tag:{PROJECT_TAG}"] or "(untagged)", cur)
+    source = _by(sel["results"], lambda r: r["group"]["source"] or "estimated", cur)
+    sup = sel["superseded_estimates"].get(cur, {}).get(AMOUNT, ZERO)
+    return {
+        "view": "cfo", **_filters_echo(q), "currency": cur, "metric": AMOUNT, "as_of": as_of.isoformat(),
+        "totals": sel["totals"],
+        "month": {"month": month_start.strftime("%Y-%m"), **fc, "previous_month_same_days": prev_mtd,
+                  "mom_change_pct": mom},
+        "months": month_list,
+        "by_team": [{"name": k, "amount": a} for k, a in _ranked(team)],
+        "by_project": [{"name": k, "amount": a} for k, a in _ranked(project)],
+        "billed_vs_estimated": {"billed": source.get("billed", ZERO), "estimated": source.get("estimated", ZERO),
+                                "superseded_estimates": sup},
+        "budgets": _budgets(store, q, today),
+        "options": options(store, q),
+    }
+
+
+def coo(store, q: Query, today: date) -> dict[str, Any]:
+    s = store.summary(replace(q, granularity="day", group_by=("provider", "service", "source")))
+    cur = _primary_currency(s["totals"])
+    per_service = _by(s["results"], lambda r: r["group"]["service"] or "(none)", cur)
+    top_services = [k for k, _ in _ranked(per_service, 6)]
+    trend = _by(s["results"], lambda r: (r["period"], r["group"]["service"] if r["group"]["service"] in top_services
+                                         else "Other"), cur)
+    costs, _ = _resource_costs(store, q)
+    hosts = utilisation(store, q, today)
+    idle = []
+    for h in hosts.values():
+        if h["cpu"] is None or h["cpu"] >= UNDERUSED_CPU:
+            continue
+        c = costs.get(h["host"])
+        idle.append({"resource": h["host"], "provider": h["provider"], "cpu": h["cpu"], "memory": h["memory"],
+                     "state": "idle" if h["cpu"] < IDLE_CPU else "under-used",
+                     "service": c["ServiceName"] if c else None,
+                     "amount": c[AMOUNT] if c and c["currency"] == cur else ZERO})
+    idle.sort(key=lambda r: (-r["amount"], r["resource"]))
+    return {
+        "view": "coo", **_filters_echo(q), "currency": cur, "metric": AMOUNT, "totals": s["totals"],
+        "collectors": store.collectors(),
+        "freshness": _freshness(s["results"]),
+        "idle_resources": idle,
+        "idle_thresholds": {"idle_cpu_pct": IDLE_CPU, "underused_cpu_pct": UNDERUSED_CPU,
+                            "metric": UTIL_METRICS["cpu"], "window_days": METRIC_WINDOW_DAYS},
+        "service_trend": [{"day": d, "service": svc, "amount": a} for (d, svc), a in sorted(trend.items())],
+        "alerts": _alerts(store, q, today),
+        "options": options(store, q),
+    }
+
+
+def infrastructure(store, q: Query, today: date) -> dict[str, Any]:
+    s = store.summary(replace(q, granularity="total", group_by=()))
+    cur = _primary_currency(s["totals"])
+    costs, _ = _resource_costs(store, q)
+    hosts = utilisation(store, q, today)
+    clusters: dict[str, dict[str, Any]] = {}
+    idle_total = ZERO
+    nodes = []
+    for h in sorted(hosts.values(), key=lambda h: (h["cluster"] or "~", h["host"])):
+        c = costs.get(h["host"])
+        amount = c[AMOUNT] if c and c["currency"] == cur else ZERO
+        busiest = max((v for v in (h["cpu"], h["memory"]) if v is not None), default=None)
+        idle = ZERO if busiest is None else CONTEXT.divide(CONTEXT.multiply(amount, Decimal(100) - min(busiest, Decimal(100))),
+                                                           Decimal(100)).quantize(Decimal("0.01"))
+        idle_total = CONTEXT.add(idle_total, idle)
+        nodes.append({**h, "service": c["ServiceName"] if c else None, "amount": amount, "idle_amount": idle})
+        cl = clusters.setdefault(h["cluster"] or "(standalone)", {"cluster": h["cluster"] or "(standalone)",
+                                                                  "nodes": 0, "amount": ZERO, "idle_amount": ZERO,
+                                                                  "_cpu": [], "_mem": [], "_disk": []})
+        cl["nodes"] += 1
+        cl["amount"] = CONTEXT.add(cl["amount"], amount)
+        cl["idle_amount"] = CONTEXT.add(cl["idle_amount"], idle)
+        for k, src in (("_cpu", "cpu"), ("_mem", "memory"), ("_disk", "storage")):
+            if h[src] is not None:
+                cl[k].append(h[src])
+    cluster_list = []
+    for cl in clusters.values():
+        cluster_list.append({**{k: v for k, v in cl.items() if not k.startswith("_")},
+                             "cpu": _avg(cl["_cpu"]), "memory": _avg(cl["_mem"]), "storage": _avg(cl["_disk"])})
+    cluster_list.sort(key=lambda c: (-c["amount"], c["cluster"]))
+    start, end = _metric_window(q, today)
+    return {
+        "view": "infrastructure", **_filters_echo(q), "currency": cur, "metric": AMOUNT, "totals": s["totals"],
+        "metrics_window": {"from": start.isoformat(), "to": end.isoformat(), "metrics": UTIL_METRICS},
+        "clusters": cluster_list, "nodes": nodes, "idle_amount": idle_total,
+        "idle_method": "per node: cost × (100 % − the higher of average CPU and memory utilisation)",
+        "options": options(store, q),
+    }
+
+
+VIEWS: dict[str, Callable[[Any, Query, date], dict[str, Any]]] = {
+    "overview": overview, "cfo": cfo, "coo": coo, "infrastructure": infrastructure}
+
+
+def build(store, view: str, params: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
+    """One view's data for the given filters; raises :class:`BadRequest` on an unknown view or bad filter."""
+    fn = VIEWS.get(view)
+    if fn is None:
+        raise BadRequest(f"unknown dashboard view {view[:40]!r}",
+                         details=[{"field": "view", "message": "one of " + ", ".join(VIEWS)}])
+    today = today or datetime.now(UTC).date()
+    q = parse_view_query(params, today)
+    out = fn(store, q, today)
+    out["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return out

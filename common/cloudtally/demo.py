@@ -1,0 +1,115 @@
+"""A realistic demo estate: 3 providers, 54 resources, 90 days, team/project tags, billed and
+estimated records, weekday seasonality and a few injected anomalies. Deterministic for a seed.
+
+Billed records exist for days at least ``settle_days`` old (as a real bill settles late) and
+supersede that day's estimates; the last days are estimated only.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from .focus import UTC, CostRecord, parse_record
+
+Q = Decimal("0.000001")
+
+# (provider, billing account, sub account, service, category, resource prefix, count, daily base, region, unit)
+ESTATE: list[tuple[str, str, str, str, str, str, int, str, str, str]] = [
+    ("AWS", "123456789012", "210987654321", "Amazon Elastic Compute Cloud", "Compute", "i-0a1b2c3d", 12, "11.52", "us-east-1", "Hours"),
+    ("AWS", "123456789012", "210987654321", "Amazon Elastic Kubernetes Service", "Compute", "eks-prod", 2, "2.40", "us-east-1", "Hours"),
+    ("AWS", "123456789012", "345678901234", "Amazon Relational Database Service", "Databases", "db-orders", 3, "16.80", "eu-west-1", "Hours"),
+    ("AWS", "123456789012", "345678901234", "Amazon Simple Storage Service", "Storage", "s3-datalake", 4, "3.10", "us-west-2", "GB-Mo"),
+    ("AWS", "123456789012", "210987654321", "AWS Lambda", "Compute", "fn-api", 4, "0.85", "us-east-1", "GB-Seconds"),
+    ("Microsoft", "ea-8842", "sub-3f2a", "Virtual Machines", "Compute", "vm-web", 8, "9.30", "westeurope", "Hours"),
+    ("Microsoft", "ea-8842", "sub-3f2a", "Azure SQL Database", "Databases", "sql-crm", 3, "12.75", "westeurope", "Hours"),
+    ("Microsoft", "ea-8842", "sub-9c1d", "Storage", "Storage", "st-archive", 4, "1.95", "northeurope", "GB-Mo"),
+    ("Google Cloud", "01AB23-CD45EF-678901", "proj-ml", "Compute Engine", "Compute", "gce-train", 6, "14.20", "us-central1", "Hours"),
+    ("Google Cloud", "01AB23-CD45EF-678901", "proj-analytics", "BigQuery", "Analytics", "bq-dataset", 4, "6.40", "US", "TiB"),
+    ("Google Cloud", "01AB23-CD45EF-678901", "proj-analytics", "Cloud Storage", "Storage", "gcs-raw", 4, "2.25", "europe-west1", "GB-Mo"),
+]
+TEAMS = ("platform", "data", "ml", "web")
+PROJECTS = ("checkout", "search", "analytics", "recsys")
+ANOMALIES = ((10, "AWS Lambda", Decimal(9)), (25, "Storage", Decimal(6)), (40, "BigQuery", Decimal(5)))
+
+
+def resources(seed: int = 7) -> list[dict[str, Any]]:
+    rnd = random.Random(seed)
+    out = []
+    for prov, acct, sub, svc, cat, prefix, n, base, region, unit in ESTATE:
+        for i in range(n):
+            out.append({"provider": prov, "account": acct, "sub": sub, "service": svc, "category": cat,
+                        "id": f"{prefix}-{i:02d}", "base": Decimal(base) * Decimal(rnd.randint(60, 140)) / 100,
+                        "region": region, "unit": unit,
+                        "tags": {"team": rnd.choice(TEAMS), "project": rnd.choice(PROJECTS),
+                                 "environment": "prod" if i % 3 else "staging"}})
+    return out
+
+
+def demo_records(end: date | None = None, days: int = 90, seed: int = 7, settle_days: int = 2) -> list[CostRecord]:
+    """Daily records for ``days`` days ending the day before ``end`` (default: today, UTC)."""
+    end = end or datetime.now(UTC).date()
+    rnd = random.Random(seed)
+    out: list[CostRecord] = []
+    for res in resources(seed):
+        for back in range(days, 0, -1):
+            day = end - timedelta(days=back)
+            weekday = Decimal("0.78") if day.weekday() >= 5 else Decimal(1)
+            growth = 1 + Decimal(days - back) / Decimal(900)
+            noise = Decimal(rnd.randint(92, 108)) / 100
+            cost = res["base"] * weekday * growth * noise
+            for ago, svc, factor in ANOMALIES:
+                if back == ago and res["service"] == svc:
+                    cost *= factor
+            cost = cost.quantize(Q)
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            common = {
+                "ProviderName": res["provider"], "BillingAccountId": res["account"], "SubAccountId": res["sub"],
+                "ServiceName": res["service"], "ServiceCategory": res["category"], "ResourceId": res["id"],
+                "ResourceName": res["id"], "RegionId": res["region"], "ChargeCategory": "Usage",
+                "ChargeFrequency": "Usage-Based", "ChargePeriodStart": start.isoformat(),
+                "ChargePeriodEnd": (start + timedelta(days=1)).isoformat(), "BillingCurrency": "USD",
+                "PricingUnit": res["unit"], "Tags": res["tags"],
+            }
+            out.append(parse_record({**common, "BilledCost": str(cost), "ListCost": str(cost),
+                                     "x_CostSource": "estimated", "x_Collector": "demo",
+                                     "x_CatalogVersion": "demo-1"}))
+            if back > settle_days:
+                billed = (cost * Decimal(rnd.randint(97, 103)) / 100).quantize(Q)
+                effective = (billed * Decimal("0.92")).quantize(Q) if res["category"] == "Compute" else billed
+                out.append(parse_record({**common, "BilledCost": str(billed), "EffectiveCost": str(effective),
+                                         "ListCost": str(cost), "x_CostSource": "billed", "x_Collector": "demo"}))
+    return out
+
+
+def demo_metrics(end: date | None = None, days: int = 3, seed: int = 7) -> list:
+    """Hourly CPU/memory/storage utilisation for the compute resources (Infrastructure view)."""
+    from .focus import MetricPoint
+    end = end or datetime.now(UTC).date()
+    rnd = random.Random(seed + 1)
+    pts = []
+    for res in resources(seed):
+        if res["category"] not in ("Compute", "Databases"):
+            continue
+        cluster = "eks-prod-00" if res["id"].startswith("i-") and res["id"].endswith(("00", "01", "02", "03")) else ""
+        idle = res["id"].endswith("07")
+        for h in range(days * 24, 0, -1):
+            ts = datetime(end.year, end.month, end.day, tzinfo=UTC) - timedelta(hours=h)
+            dims = {"resource": res["id"], "provider": res["provider"]}
+            if cluster:
+                dims["cluster"] = cluster
+            cpu = Decimal(rnd.randint(1, 4) if idle else rnd.randint(20, 85))
+            pts.append(MetricPoint("cpu_utilization", cpu, ts, "Percent", dims, "demo"))
+            pts.append(MetricPoint("memory_utilization", Decimal(rnd.randint(30, 90)), ts, "Percent", dims, "demo"))
+            pts.append(MetricPoint("disk_utilization", Decimal(rnd.randint(10, 70)), ts, "Percent", dims, "demo"))
+    return pts
+
+
+def load_demo(store, end: date | None = None) -> dict[str, int]:
+    """Write the demo estate straight into a store (tests); ``make up`` sends it through the API."""
+    recs = demo_records(end)
+    store.write_records(recs)
+    n_metrics = store.write_metrics(demo_metrics(end))
+    return {"records": len(recs), "metrics": n_metrics}

@@ -1,0 +1,1 @@
+"""The CloudTally CDK app: one stack for the whole AWS side, generated from the collector registry."""

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""The local stack: `make up` / `make down` / `make reset`.
+
+up:    DynamoDB Local (Amazon's jar, data in .local/ddb), moto server (SNS, S3, EventBridge, CloudWatch,
+       Cost Explorer, EC2, EKS, RDS, Lambda, Secrets Manager), the table, the API on :8080 (chalice local),
+       admin/ingest/read keys, the demo dataset (through the API), every collector once, the dashboard on
+       :8081; writes .local/stack.json and prints URLs and keys. Stays in the foreground: Ctrl-C stops
+       everything it started (so does `make down` from another terminal). `--detach` returns instead.
+down:  stops the processes recorded in .local/pids.json.
+reset: down, then deletes .local/ (data and keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "common"))
+
+from cloudtally import devstack  # noqa: E402
+
+LOCAL = ROOT / ".local"
+PIDS = LOCAL / "pids.json"
+STACK = LOCAL / "stack.json"
+PORTS = {"dynamodb": int(os.environ.get("CLOUDTALLY_DDB_PORT", 8765)),
+         "moto": int(os.environ.get("CLOUDTALLY_MOTO_PORT", 5055)),
+         "api": int(os.environ.get("CLOUDTALLY_API_PORT", 8080)),
+         "dashboard": int(os.environ.get("CLOUDTALLY_DASHBOARD_PORT", 8081))}
+TABLE = "cloudtally-local"
+
+
+def log(msg: str) -> None:
+    print(f"[stack] {msg}", flush=True)
+
+
+def _port_busy(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def down() -> None:
+    if not PIDS.exists():
+        log("nothing recorded in .local/pids.json")
+        return
+    pids = json.loads(PIDS.read_text())
+    for name, pid in pids.items():
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            log(f"stopped {name} (pid {pid})")
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 10
+    for pid in pids.values():
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+                time.sleep(0.2)
+            except ProcessLookupError:
+                break
+        else:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    PIDS.unlink(missing_ok=True)
+
+
+def up(detach: bool, skip_collectors: bool) -> int:
+    LOCAL.mkdir(exist_ok=True)
+    if PIDS.exists():
+        down()
+    for name, port in PORTS.items():
+        if _port_busy(port):
+            log(f"port {port} ({name}) is in use; stop that process or set CLOUDTALLY_{name.upper()}_PORT")
+            return 1
+    procs: dict[str, subprocess.Popen] = {}
+    logs = LOCAL / "logs"
+    logs.mkdir(exist_ok=True)
+
+    def record() -> None:
+        PIDS.write_text(json.dumps({k: p.pid for k, p in procs.items()}))
+
+    try:
+        log("starting DynamoDB Local (Amazon's jar) ...")
+        procs["dynamodb"] = devstack.start_dynamodb_local(PORTS["dynamodb"], data_dir=LOCAL / "ddb",
+                                                          log=logs / "dynamodb.log")
+        record()
+        log("starting moto server ...")
+        procs["moto"] = devstack.start_moto(PORTS["moto"], log=logs / "moto.log")
+        record()
+        ddb = f"http://127.0.0.1:{PORTS['dynamodb']}"
+        moto = f"http://127.0.0.1:{PORTS['moto']}"
+        env = {**devstack.LOCAL_ENV, "CLOUDTALLY_TABLE": TABLE, "CLOUDTALLY_DYNAMODB_ENDPOINT": ddb,
+               "AWS_ENDPOINT_URL": moto, "LOCALSTACK_HOST": f"127.0.0.1:{PORTS['moto']}",
+               "CLOUDTALLY_DASHBOARD_URL": f"http://localhost:{PORTS['dashboard']}/"}
+        os.environ.update(env)
+        from cloudtally.auth import KeyService
+        from cloudtally.config import load_settings
+        from cloudtally.store import Store
+        cfg = load_settings()
+        store = Store(cfg)
+        created = store.create_table()
+        log(f"table {TABLE}: {'created' if created else 'exists'}")
+        state = json.loads(STACK.read_text()) if STACK.exists() and not created else {}
+        keys = state.get("keys") or {}
+        svc = KeyService(store, cfg.key_pepper, 0)
+        for scope in ("admin", "ingest", "read"):
+            k = keys.get(scope)
+            if not k or store.get_key(k["id"]) is None:
+                made = svc.create(f"local-{scope}", [scope])
+                keys[scope] = {"id": made["id"], "secret": made["secret"]}
+        log("starting the API (chalice local) ...")
+        procs["api"] = devstack.start_api(PORTS["api"], env, log=logs / "api.log")
+        record()
+        api_url = f"http://localhost:{PORTS['api']}"
+        dashboard_url = f"http://localhost:{PORTS['dashboard']}/"
+        state.update({"api_url": api_url, "dashboard_url": dashboard_url, "keys": keys, "table": TABLE,
+                      "dynamodb_endpoint": ddb, "moto_endpoint": moto})
+        STACK.write_text(json.dumps(state, indent=2))
+        if not state.get("demo_loaded"):
+            log("loading the demo dataset through the API ...")
+            from cloudtally.client import Client
+            from cloudtally.demo import demo_metrics, demo_records
+            client = Client(api_url, keys["ingest"]["id"], keys["ingest"]["secret"])
+            res = client.send_records(demo_records())
+            store.write_metrics(demo_metrics())
+            log(f"demo: {res.accepted} records accepted, {len(res.rejected)} rejected")
+            state["demo_loaded"] = True
+            STACK.write_text(json.dumps(state, indent=2))
+        if not skip_collectors:
+            run_collectors(env, keys, api_url, moto)
+        dash = start_dashboard(keys, api_url, env, logs)
+        if dash is not None:
+            procs["dashboard"] = dash
+            record()
+        print(f"""
+CloudTally is up.
+  API:        {api_url}        (OpenAPI: {api_url}/v1/openapi.json)
+  Dashboard:  {dashboard_url}
+  Keys (also in .local/stack.json):
+    admin   {keys['admin']['id']}  {keys['admin']['secret']}
+    ingest  {keys['ingest']['id']}  {keys['ingest']['secret']}
+    read    {keys['read']['id']}  {keys['read']['secret']}
+  Try:
+    curl -s -H "X-CloudTally-Key-Id: {keys['read']['id']}" -H "X-CloudTally-Key-Secret: {keys['read']['secret']}" \\
+      "{api_url}/v1/costs/summary?granularity=month&group_by=provider"
+""", flush=True)
+        if detach:
+            return 0
+        log("Ctrl-C (or `make down`) stops everything")
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(1)
+        dead = [k for k, p in procs.items() if p.poll() is not None]
+        log(f"{', '.join(dead)} exited; stopping the rest (logs in .local/logs/)")
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if not detach:
+            for p in procs.values():
+                devstack.stop(p)
+            PIDS.unlink(missing_ok=True)
+            log("stopped")
+
+
+def run_collectors(env: dict, keys: dict, api_url: str, moto: str) -> None:
+    """Run every registered collector once, against moto for the AWS ones."""
+    script = ROOT / "scripts" / "run_collectors_local.py"
+    if not script.exists():
+        log("no collectors registered yet")
+        return
+    r = subprocess.run([sys.executable, str(script)], env={**os.environ, **env,
+                       "CLOUDTALLY_API_URL": api_url, "CLOUDTALLY_API_KEY_ID": keys["ingest"]["id"],
+                       "CLOUDTALLY_API_KEY_SECRET": keys["ingest"]["secret"]}, cwd=ROOT)
+    if r.returncode != 0:
+        log(f"a collector run failed (exit {r.returncode}); see its output above and GET /v1/collectors")
+
+
+def start_dashboard(keys: dict, api_url: str, env: dict, logs: Path) -> subprocess.Popen | None:
+    server = ROOT / "scripts" / "serve_dashboard.py"
+    if not server.exists():
+        log("dashboard not built yet")
+        return None
+    proc = subprocess.Popen([sys.executable, str(server), "--port", str(PORTS["dashboard"]), "--api-url", api_url,
+                             "--demo-key-id", keys["read"]["id"], "--demo-key-secret", keys["read"]["secret"]],
+                            cwd=ROOT, env={**os.environ, **env}, stdout=open(logs / "dashboard.log", "ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    devstack.wait_port(PORTS["dashboard"], 120, proc)
+    return proc
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=["up", "down", "reset"])
+    p.add_argument("--detach", action="store_true", help="leave the stack running and return (make down stops it)")
+    p.add_argument("--skip-collectors", action="store_true")
+    a = p.parse_args()
+    if a.action == "up":
+        return up(a.detach, a.skip_collectors)
+    down()
+    if a.action == "reset":
+        shutil.rmtree(LOCAL, ignore_errors=True)
+        log("removed .local/ (data and keys)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
