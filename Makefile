@@ -28,7 +28,12 @@ down:
 reset: install
 	$(PY) scripts/stack.py reset
 
-test: install
+# Debian's Chromium for the dashboard's browser tests (tests/e2e); Playwright drives it, downloads nothing
+.PHONY: browser
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+test: install browser
 	$(PY) -m pytest -n 2 --dist loadfile tests $(PYTEST_ARGS)
 
 test-unit: install

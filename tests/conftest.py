@@ -109,7 +109,9 @@ def live_api(ddb_endpoint, tmp_path_factory):
     port = devstack.free_port()
     log = tmp_path_factory.mktemp("api") / "api.log"
     proc = devstack.start_api(port, {"CLOUDTALLY_TABLE": cfg.table, "CLOUDTALLY_DYNAMODB_ENDPOINT": ddb_endpoint,
-                                     "CLOUDTALLY_AUTH_CACHE_SECONDS": "0"}, log=log)
+                                     "CLOUDTALLY_AUTH_CACHE_SECONDS": "0",
+                                     # DynamoDB Local (no -sharedDb) keeps one database per access key
+                                     "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"]}, log=log)
     yield {"url": f"http://127.0.0.1:{port}", "keys": keys, "store": store, "settings": cfg, "log": log}
     devstack.stop(proc)
     store.delete_table()

@@ -93,7 +93,7 @@ class KeyService:
                 "created_at": item.created_at.isoformat()}
 
     def list(self) -> list[dict]:
-        return [{"id": k.pk[2:], "name": k.name, "scopes": sorted(k.scopes), "created_at": k.created_at.isoformat(),
+        return [{"id": k.sk, "name": k.name, "scopes": sorted(k.scopes), "created_at": k.created_at.isoformat(),
                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None} for k in self.store.list_keys()]
 
     def revoke(self, key_id: str) -> dict:

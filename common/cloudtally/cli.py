@@ -14,7 +14,8 @@ from typing import Callable, Sequence
 from .errors import CloudTallyError
 
 # modules exposing ``add_commands(subparsers)``; each command sets ``func(args) -> int``
-COMMAND_MODULES = ["cloudtally.commands", "cloudtally.collectors.cli"]
+COMMAND_MODULES = ["cloudtally.commands", "cloudtally.collectors.cli", "cloudtally.infra_render",
+                   "cloudtally.alerts_cli", "cloudtally.importers.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -158,11 +158,8 @@ def _summary(a: argparse.Namespace) -> int:
 
 
 def _serve(a: argparse.Namespace) -> int:
-    from .devstack import ROOT
-    chalice = Path(sys.executable).with_name("chalice")
-    os.chdir(ROOT / "functions" / "api")
-    os.execv(str(chalice), [str(chalice), "local", "--no-autoreload", "--port", str(a.port), "--stage", "local"])
-    return 0
+    from .devserver import main as serve
+    return serve(["--port", str(a.port), "--stage", "local"])
 
 
 def _table(a: argparse.Namespace) -> int:

@@ -93,19 +93,25 @@ def _as_of(q: Query, today: date) -> date:
 def options(store, q: Query) -> dict[str, Any]:
     """Values for the filter controls over the range (unfiltered, so every choice stays reachable)."""
     base = Query(start=q.start, end=q.end, granularity="total")
-    s = store.summary(replace(base, group_by=("provider", "account")))
-    providers = sorted({r["group"]["provider"] for r in s["results"] if r["group"]["provider"]})
-    accounts = sorted({(r["group"]["account"], r["group"]["provider"]) for r in s["results"]
-                       if r["group"]["account"]})
     tag_keys = tuple(store.cfg.rollup_tag_keys)
-    tags: dict[str, list[str]] = {}
-    for i in range(0, len(tag_keys), 3):
-        keys = tag_keys[i:i + 3]
-        t = store.summary(replace(base, group_by=tuple(f"tag:{k}" for k in keys)))
-        for k in keys:
-            vals = sorted({r["group"][f"tag:{k}"] for r in t["results"] if r["group"][f"tag:{k}"]})
-            if vals:
-                tags[k] = vals
+    # group_by takes 3 dimensions: provider, account and the first tag key, then the others 3 at a time
+    groups = [("provider", "account") + tuple(f"tag:{k}" for k in tag_keys[:1])]
+    groups += [tuple(f"tag:{k}" for k in tag_keys[i:i + 3]) for i in range(1, len(tag_keys), 3)]
+    providers: set[str] = set()
+    accounts: set[tuple[str, str]] = set()
+    values: dict[str, set[str]] = {}
+    for gb in groups:
+        for r in store.summary(replace(base, group_by=gb))["results"]:
+            g = r["group"]
+            if g.get("provider"):
+                providers.add(g["provider"])
+            if g.get("account"):
+                accounts.add((g["account"], g.get("provider") or ""))
+            for k, v in g.items():
+                if k.startswith("tag:") and v:
+                    values.setdefault(k[4:], set()).add(v)
+    tags = {k: sorted(values[k]) for k in tag_keys if k in values}
+    providers, accounts = sorted(providers), sorted(accounts)
     return {"providers": providers, "accounts": [{"id": a, "provider": p} for a, p in accounts], "tags": tags}
 
 
@@ -134,28 +140,69 @@ def _freshness(results: list[dict]) -> list[dict[str, Any]]:
     return [{"provider": p, "source": s, "last_day": d} for (p, s), d in sorted(last.items())]
 
 
-def _budgets(store, q: Query, today: date) -> dict[str, Any]:
+def _budget_statuses(store, today: date) -> list[dict[str, Any]] | None:
     mod = _optional("budgets")
-    fn = getattr(mod, "dashboard_status", None) if mod else None
-    if fn is None:
+    if mod is None:
+        return None
+    now = datetime(today.year, today.month, today.day, 12, tzinfo=UTC) if today != datetime.now(UTC).date() \
+        else datetime.now(UTC)
+    return list(mod.BudgetService(store).status(now)["budgets"].values())
+
+
+def _budgets(store, q: Query, today: date, statuses: list[dict] | None = None) -> dict[str, Any]:
+    """Each budget's status (cloudtally.budgets.evaluate) reduced to what a budget bar shows."""
+    statuses = _budget_statuses(store, today) if statuses is None else statuses
+    if statuses is None:
         return {"available": False, "items": []}
-    return {"available": True, "items": list(fn(store, today=today, query=q))}
+    items = []
+    for st in statuses:
+        fc = st.get("forecast") or {}
+        items.append({"id": st["id"], "name": st["name"], "amount": st["amount"], "currency": st["currency"],
+                      "spent": st.get("spent"), "remaining": st.get("remaining"),
+                      "percentage_used": st.get("percentage_used"), "status": st["status"],
+                      "reason": st.get("reason"), "period": st["period"]["type"], "period_label": st["period"]["label"],
+                      "forecast": fc.get("value"), "forecast_percentage": fc.get("percentage"),
+                      "forecast_method": fc.get("method")})
+    return {"available": True, "items": items}
 
 
-def _anomalies(store, q: Query, today: date) -> dict[str, Any]:
-    mod = _optional("anomaly")
-    fn = getattr(mod, "dashboard_anomalies", None) if mod else None
-    if fn is None:
-        return {"available": False, "items": []}
-    return {"available": True, "items": list(fn(store, today=today, query=q))}
-
-
-def _alerts(store, q: Query, today: date) -> dict[str, Any]:
+def _anomalies(store, q: Query, today: date, status: str | None = "open") -> dict[str, Any]:
     mod = _optional("budgets")
-    fn = getattr(mod, "dashboard_alerts", None) if mod else None
-    if fn is None:
+    if mod is None:
         return {"available": False, "items": []}
-    return {"available": True, "items": list(fn(store, today=today, query=q))}
+    found = mod.BudgetService(store).anomalies.list(q.start, q.end, status=status)
+    return {"available": True, "items": found[:50]}
+
+
+def _alerts(store, q: Query, today: date, statuses: list[dict] | None) -> dict[str, Any]:
+    """Alerts the evaluator sent: the ledger entries of crossed budget thresholds and of the range's anomalies.
+
+    The ledger keys are those ``cloudtally.alerts.AlertEvaluator`` claims; one GetItem each.
+    """
+    mod = _optional("store.budgets_repo")
+    if mod is None or statuses is None:
+        return {"available": False, "items": []}
+    from .money import fmt
+    ledger = mod.AlertLedger(store)
+    items = []
+    for st in statuses:
+        for t in st.get("thresholds") or []:
+            if t.get("state") != "crossed":
+                continue
+            key = f"budget#{st['id']}#{st['period']['label']}#{t['type']}#{fmt(Decimal(t['percentage']).normalize())}"
+            got = ledger.get(key)
+            if got:
+                items.append({"kind": "budget", "subject": f"Budget {st['name']}: {t['type']} {t['percentage']} % "
+                              f"threshold, {st['period']['label']}", "budget": st["name"],
+                              "threshold": f"{t['type']} {t['percentage']} %", "status": got["state"]})
+    for a in _anomalies(store, q, today, status=None)["items"]:
+        got = ledger.get(f"anomaly#{a['id']}")
+        if got:
+            rc = a.get("root_cause") or {}
+            items.append({"kind": "anomaly", "subject": f"Anomaly {a.get('severity', '')}: {rc.get('dimension', '')} "
+                          f"{rc.get('value', '')} on {a['day']}", "budget": "", "threshold": "",
+                          "status": got["state"]})
+    return {"available": True, "items": items}
 
 
 def _metric_window(q: Query, today: date) -> tuple[date, date]:
@@ -265,6 +312,13 @@ def cfo(store, q: Query, today: date) -> dict[str, Any]:
     prev_same = prev_start + timedelta(days=min(as_of.day, monthrange(prev_start.year, prev_start.month)[1]) - 1)
     prev_mtd = sum((a for d, a in daily.items() if prev_start.isoformat() <= d <= prev_same.isoformat()), ZERO)
     fc = run_rate_forecast(daily, as_of)
+    fmod = _optional("forecast")
+    if fmod is not None:
+        nxt = _month_start(month_start + timedelta(days=32))
+        f = fmod.forecast_period({date.fromisoformat(d): a for d, a in daily.items()}, month_start, nxt,
+                                 today=as_of)
+        fc.update({"forecast": f.value.quantize(Decimal("0.01")), "forecast_low": f.low.quantize(Decimal("0.01")),
+                   "forecast_high": f.high.quantize(Decimal("0.01")), "method": f.method})
     mom = None if not prev_mtd else CONTEXT.divide(CONTEXT.subtract(fc["month_to_date"], prev_mtd) * 100,
                                                     prev_mtd).quantize(Decimal("0.1"))
     team = _by(sel["results"], lambda r: r["group"][f"tag:{TEAM_TAG}"] or "(untagged)", cur)
@@ -313,7 +367,7 @@ def coo(store, q: Query, today: date) -> dict[str, Any]:
         "idle_thresholds": {"idle_cpu_pct": IDLE_CPU, "underused_cpu_pct": UNDERUSED_CPU,
                             "metric": UTIL_METRICS["cpu"], "window_days": METRIC_WINDOW_DAYS},
         "service_trend": [{"day": d, "service": svc, "amount": a} for (d, svc), a in sorted(trend.items())],
-        "alerts": _alerts(store, q, today),
+        "alerts": _alerts(store, q, today, _budget_statuses(store, today)),
         "options": options(store, q),
     }
 

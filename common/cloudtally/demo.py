@@ -18,11 +18,11 @@ Q = Decimal("0.000001")
 
 # (provider, billing account, sub account, service, category, resource prefix, count, daily base, region, unit)
 ESTATE: list[tuple[str, str, str, str, str, str, int, str, str, str]] = [
-    ("AWS", "123456789012", "210987654321", "Amazon Elastic Compute Cloud", "Compute", "i-0a1b2c3d", 12, "11.52", "us-east-1", "Hours"),
-    ("AWS", "123456789012", "210987654321", "Amazon Elastic Kubernetes Service", "Compute", "eks-prod", 2, "2.40", "us-east-1", "Hours"),
-    ("AWS", "123456789012", "345678901234", "Amazon Relational Database Service", "Databases", "db-orders", 3, "16.80", "eu-west-1", "Hours"),
-    ("AWS", "123456789012", "345678901234", "Amazon Simple Storage Service", "Storage", "s3-datalake", 4, "3.10", "us-west-2", "GB-Mo"),
-    ("AWS", "123456789012", "210987654321", "AWS Lambda", "Compute", "fn-api", 4, "0.85", "us-east-1", "GB-Seconds"),
+    ("AWS", "111122223333", "210987654321", "Amazon Elastic Compute Cloud", "Compute", "i-0a1b2c3d", 12, "11.52", "us-east-1", "Hours"),
+    ("AWS", "111122223333", "210987654321", "Amazon Elastic Kubernetes Service", "Compute", "eks-prod", 2, "2.40", "us-east-1", "Hours"),
+    ("AWS", "111122223333", "345678901234", "Amazon Relational Database Service", "Databases", "db-orders", 3, "16.80", "eu-west-1", "Hours"),
+    ("AWS", "111122223333", "345678901234", "Amazon Simple Storage Service", "Storage", "s3-datalake", 4, "3.10", "us-west-2", "GB-Mo"),
+    ("AWS", "111122223333", "210987654321", "AWS Lambda", "Compute", "fn-api", 4, "0.85", "us-east-1", "GB-Seconds"),
     ("Microsoft", "ea-8842", "sub-3f2a", "Virtual Machines", "Compute", "vm-web", 8, "9.30", "westeurope", "Hours"),
     ("Microsoft", "ea-8842", "sub-3f2a", "Azure SQL Database", "Databases", "sql-crm", 3, "12.75", "westeurope", "Hours"),
     ("Microsoft", "ea-8842", "sub-9c1d", "Storage", "Storage", "st-archive", 4, "1.95", "northeurope", "GB-Mo"),

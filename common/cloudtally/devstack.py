@@ -75,9 +75,8 @@ def start_moto(port: int, *, log: Path | None = None) -> subprocess.Popen:
 
 def start_api(port: int, env: dict[str, str], *, log: Path | None = None) -> subprocess.Popen:
     """The Chalice app under ``chalice local`` (the same app.py that deploys to API Gateway)."""
-    exe = Path(sys.executable).with_name("chalice")
     out = open(log, "ab") if log else subprocess.DEVNULL
-    proc = subprocess.Popen([str(exe), "local", "--no-autoreload", "--host", "127.0.0.1", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "cloudtally.devserver", "--host", "127.0.0.1", "--port", str(port),
                              "--stage", "local"],
                             cwd=ROOT / "functions" / "api", stdout=out, stderr=subprocess.STDOUT,
                             env={**os.environ, **LOCAL_ENV, **env}, start_new_session=True)

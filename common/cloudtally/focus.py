@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
@@ -146,7 +147,7 @@ class CostRecord:
     @property
     def day(self) -> str:
         """The UTC charge day the record is stored and rolled up under (``YYYY-MM-DD``)."""
-        return self.ChargePeriodStart.strftime("%Y-%m-%d")
+        return self.ChargePeriodStart.date().isoformat()
 
     def to_dict(self, *, drop_empty: bool = True) -> dict[str, Any]:
         """JSON-ready mapping: amounts as strings, datetimes as ISO 8601 ``Z``."""
@@ -167,7 +168,9 @@ _FIELD_NAMES = tuple(f.name for f in fields(CostRecord) if f.name != "id")
 
 
 def iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ") if not dt.microsecond else dt.isoformat().replace("+00:00", "Z")
+    """ISO 8601 in UTC with ``Z`` (``datetime.isoformat`` is ~8x faster than ``strftime``)."""
+    s = dt.isoformat()
+    return s[:-6] + "Z" if s.endswith("+00:00") else s
 
 
 def parse_time(value: Any) -> datetime:
@@ -195,9 +198,13 @@ def parse_time(value: Any) -> datetime:
 
 
 def month_bounds(dt: datetime) -> tuple[datetime, datetime]:
-    start = datetime(dt.year, dt.month, 1, tzinfo=UTC)
-    end = datetime(dt.year + (dt.month == 12), dt.month % 12 + 1, 1, tzinfo=UTC)
-    return start, end
+    """The calendar month [start, end) containing ``dt``."""
+    return _month_bounds(dt.year, dt.month)
+
+
+@lru_cache(maxsize=256)
+def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    return datetime(year, month, 1, tzinfo=UTC), datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
 
 
 def _canon(value: str, table: Mapping[str, str]) -> str | None:

@@ -63,11 +63,13 @@ def parse_amount(value: Any) -> Decimal:
         raise MoneyError("NaN and Infinity are not amounts")
     if d == 0:
         return ZERO if d.as_tuple().exponent >= 0 else d.copy_abs()
+    if not -60 <= d.adjusted() <= MAX_DIGITS - 1:
+        raise MoneyError("amount out of range (magnitude 1E-60 to 1E+37)")
     t = d.as_tuple()
     if t.exponent > 0:  # 1E+3 -> 1000
         d = d.quantize(Decimal(1), context=CONTEXT)
         t = d.as_tuple()
-    if len(t.digits) > MAX_DIGITS:
+    if len(t.digits) > MAX_DIGITS or t.exponent < -(MAX_DIGITS + 60):
         raise MoneyError(f"more than {MAX_DIGITS} significant digits")
     return d
 

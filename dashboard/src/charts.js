@@ -45,9 +45,12 @@ function table(caption, labels, series, currency, labelHeader) {
 export function chart({ id, title, labels, series, currency = "USD", stacked = false, type = "bar",
   horizontal = false, labelHeader = "Date", yFormat = null, max = null }) {
   const canvas = h("canvas", { role: "img", "aria-label": `${title} (chart; the data table follows)` });
+  const box = h("div", { class: "chart-box" }, canvas);
+  // horizontal bars grow with their categories (CSSOM style: allowed by the CSP, unlike style="")
+  if (horizontal) box.style.height = `${Math.max(220, 40 + labels.length * (8 + 10 * series.length))}px`;
   const fig = h("figure", { class: "chart", id, "data-points": String(labels.length) },
     h("figcaption", {}, title),
-    h("div", { class: "chart-box" + (horizontal ? " chart-box-tall" : "") }, canvas),
+    box,
     table(title, labels, series, currency, labelHeader));
   const fmtTick = yFormat || ((v) => fmtMoneyShort(String(v), currency));
   const valueAxis = {

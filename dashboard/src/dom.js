@@ -1,7 +1,7 @@
 // DOM building that can only ever produce text from data: strings become Text nodes, never markup.
 // There is no innerHTML anywhere in the dashboard (the build fails if one appears).
 
-const SAFE_ATTR = /^(class|id|role|title|for|name|type|value|min|max|low|high|optimum|step|scope|colspan|tabindex|lang|href|download|hidden|disabled|selected|checked|placeholder|autocomplete|required|open|(aria|data)-[a-z-]+)$/;
+const SAFE_ATTR = /^(class|id|role|title|for|name|type|value|label|method|min|max|low|high|optimum|step|scope|colspan|tabindex|lang|href|download|hidden|disabled|selected|checked|placeholder|autocomplete|required|open|(aria|data)-[a-z-]+)$/;
 
 /** h("p", {class: "x"}, "text", child, [more]) → element; attributes and children are text-safe. */
 export function h(tag, attrs, ...children) {

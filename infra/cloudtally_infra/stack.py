@@ -45,8 +45,8 @@ ENV_DASHBOARD_URL = "CLOUDTALLY_DASHBOARD_URL"
 ENV_API_URL = "CLOUDTALLY_API_URL"
 ENV_MAX_BODY_BYTES = "CLOUDTALLY_MAX_BODY_BYTES"
 ENV_CORS_ORIGIN = "CLOUDTALLY_CORS_ORIGIN"
-ENV_COLLECTOR = "CLOUDTALLY_COLLECTOR"
-ENV_SECRETS = "CLOUDTALLY_SECRET_ARNS"   # JSON {secret name: ARN} of the secrets this function may read
+ENV_COLLECTOR = naming.ENV_COLLECTOR
+ENV_SECRETS = naming.ENV_SECRET_ARNS   # JSON {secret name: ARN} of the secrets this function may read
 
 KMS_REASON = ("kms:GenerateDataKey* on the alerts key only (publishing to the KMS-encrypted topic needs "
               "GenerateDataKey and GenerateDataKeyWithoutPlaintext); the key is CloudTally's own.")
@@ -272,7 +272,6 @@ class CloudTallyStack(cdk.Stack):
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 response_headers_policy=headers,
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED),
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100)
         for rule, reason in {
@@ -281,7 +280,7 @@ class CloudTallyStack(cdk.Stack):
             "AwsSolutions-CFR3": "Standard logs need an ACL-enabled log bucket; enable them per deployment if needed "
                                  "(the assets are public code, the data sits behind the API).",
             "AwsSolutions-CFR4": "Without a custom domain CloudFront's default certificate fixes the viewer policy; "
-                                 "minimum_protocol_version TLSv1.2_2021 applies once an alias is set.",
+                                 "set an alias with an ACM certificate and TLSv1.2_2021 to raise it.",
         }.items():
             suppress(dist, rule, reason)
         url = f"https://{dist.distribution_domain_name}"
@@ -321,19 +320,26 @@ class CloudTallyStack(cdk.Stack):
         statements = ct_iam.statements(tuple(spec.iam_actions), scopes)
         policy = iam.Policy(self, f"{cid}Policy", policy_name=f"collector-{spec.name}", roles=[role],
                             statements=[iam.PolicyStatement(actions=a, resources=r) for a, r in statements])
-        wild = sorted({action.partition(":")[0] for actions, res in statements if res == ["*"] for action in actions})
+        wild = sorted({action.partition(":")[0] for acts, res in statements if res == ["*"] for action in acts})
         if wild:
             reasons = " ".join(ct_iam.WILDCARD_REASONS[s] for s in wild)
             suppress(policy, "AwsSolutions-IAM5", f"Resource '*' only for actions without resource-level "
                      f"permissions: {reasons}", applies_to=["Resource::*"])
+        if any(a in ("s3:GetObject", "s3:ListBucket") for a in spec.iam_actions):
+            suppress(policy, "AwsSolutions-IAM5", "Objects of the billing export bucket only (the CUR 2.0 / FOCUS "
+                     "export writes date-partitioned keys under its prefix).", applies_to_regex=r"/^Resource::.*:s3:::.*\/\*$/")
         import json
+        env = {ENV_TABLE: self.table.table_name, ENV_API_URL: self.api_url, ENV_COLLECTOR: spec.name,
+               ENV_SECRETS: cdk.Fn.sub(json.dumps({n: "${" + f"S{i}" + "}" for i, n in enumerate(own)}),
+                                       {f"S{i}": s.secret_arn for i, s in enumerate(own.values())}) if own else "{}"}
+        ingest = [s for n, s in own.items() if n.endswith("ingest-api-key")]
+        if ingest:
+            env[naming.ENV_API_KEY_SECRET_ARN] = ingest[0].secret_arn
         fn = self._function(
             cid, artifact=artifact, source=naming.ROOT / "functions" / "aws", handler=naming.COLLECTOR_HANDLER,
             memory=spec.memory_mb, timeout=spec.timeout_s, role=role,
             description=f"CloudTally collector {spec.name} ({spec.schedule})",
-            env={ENV_TABLE: self.table.table_name, ENV_API_URL: self.api_url, ENV_COLLECTOR: spec.name,
-                 ENV_SECRETS: cdk.Fn.sub(json.dumps({n: "${" + f"S{i}" + "}" for i, n in enumerate(own)}),
-                                         {f"S{i}": s.secret_arn for i, s in enumerate(own.values())})})
+            env=env)
         rule = events.Rule(self, f"{cid}Schedule", schedule=events.Schedule.expression(spec.schedule),
                            description=f"CloudTally collector {spec.name}")
         rule.add_target(targets.LambdaFunction(

@@ -230,7 +230,7 @@ def test_openfinops_register_and_twelve_snapshots_count_the_hour_once(api, keys,
     pts = store.query_metrics("ec2.cpu_utilization", s and __import__("datetime").date(2024, 9, 1),
                               __import__("datetime").date(2024, 9, 2))
     assert len(pts) == 13 and pts[0]["value"] == Decimal("12.5")
-    assert [a.pk for a in store.list_agents()] == ["A#aws-agent-1"]
+    assert [a.sk for a in store.list_agents()] == ["aws-agent-1"]
 
 
 def test_openfinops_bad_payloads_are_4xx(api, keys):

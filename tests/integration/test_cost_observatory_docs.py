@@ -99,4 +99,6 @@ def test_docs_cost_observatory_example_runs_against_the_api(live_api, monkeypatc
     fresh = ns["CostObservatory"]()
     st = fresh.get_budget_status()["monthly-ai-budget"]
     assert st["spent"] == Decimal("3.5") and st["thresholds"][0]["percentage"] == "80"
-    assert live_api["store"].summary.__self__ is live_api["store"]
+    from cloudtally.store.budgets_repo import BudgetRepo
+    stored = BudgetRepo(live_api["store"]).get("monthly-ai-budget")
+    assert stored.scope == {"provider": ["AWS"], "tags": {"team": ["ml-research"]}} and stored.start is not None

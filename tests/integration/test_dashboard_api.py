@@ -132,3 +132,35 @@ def test_listed_in_openapi(api, store):
     r = api.http.get("/v1/openapi.json")
     doc = json.loads(r.body)
     assert "/v1/dashboard/{view}" in doc["paths"]
+
+
+def test_budgets_and_their_forecast_show_when_configured(api, keys, demo_api):
+    from chalicelib import http
+    from cloudtally.budgets import BudgetService
+    svc = BudgetService(http.service().store)
+    svc.create({"id": "dash-aws", "name": "AWS monthly", "amount": "5000", "currency": "USD",
+                "scope": {"provider": ["AWS"]}})
+    try:
+        _, body = _get(api, keys, "/v1/dashboard/overview")
+        b = {x["id"]: x for x in body["budgets"]["items"]}["dash-aws"]
+        assert body["budgets"]["available"] and b["name"] == "AWS monthly" and b["period"] == "monthly"
+        assert Decimal(b["spent"]) > 0 and Decimal(b["forecast"]) >= Decimal(b["spent"])
+        _, cfo = _get(api, keys, "/v1/dashboard/cfo")
+        assert any(x["id"] == "dash-aws" for x in cfo["budgets"]["items"])
+        assert "forecast_low" in cfo["month"]  # cloudtally.forecast's interval, when installed
+        _, coo = _get(api, keys, "/v1/dashboard/coo")
+        assert coo["alerts"]["available"] and coo["alerts"]["items"] == []  # nothing sent yet
+        # GIVEN the evaluator sent the 50 % alert (its ledger entry) WHEN the COO view loads THEN it is listed
+        from cloudtally.store.budgets_repo import AlertLedger
+        st = svc.status()["budgets"]["dash-aws"]
+        assert {"type": "actual", "state": "crossed"}.items() <= next(
+            t for t in st["thresholds"] if t["percentage"] == 50).items()
+        ledger = AlertLedger(http.service().store)
+        key = f"budget#dash-aws#{st['period']['label']}#actual#50"
+        assert ledger.claim(key, "d1")
+        ledger.mark_sent(key, "m-1")
+        _, coo = _get(api, keys, "/v1/dashboard/coo")
+        assert [(a["budget"], a["threshold"], a["status"]) for a in coo["alerts"]["items"]] == [
+            ("AWS monthly", "actual 50 %", "sent")]
+    finally:
+        svc.delete("dash-aws")

@@ -79,7 +79,10 @@ def parse_json(raw: bytes) -> Any:
         raise BadRequest("body is not UTF-8", code="bad_encoding") from None
     if not text.strip():
         raise BadRequest("empty body", code="empty_body")
-    if text.count("[") + text.count("{") > MAX_DEPTH and not _depth_ok(text):
+    # Small bodies (keys, budgets, agent registration) carry free-form objects: bound their depth.
+    # Large record batches are flat by schema (validation rejects nested values) and the C parser
+    # raises RecursionError past ~1000 levels, answered 400 below.
+    if len(text) <= 65536 and text.count("[") + text.count("{") > MAX_DEPTH and not _depth_ok(text):
         raise BadRequest(f"JSON nested deeper than {MAX_DEPTH} levels", code="too_deep")
     try:
         return loads(text)

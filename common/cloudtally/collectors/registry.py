@@ -14,7 +14,7 @@ from typing import Any, Callable
 PLATFORMS = ("aws", "azure", "gcp")
 
 # modules that register collectors (imported lazily: no SDK is imported by listing the registry)
-MODULES: list[str] = ["cloudtally.collectors.aws"]
+MODULES: list[str] = ["cloudtally.collectors.aws", "cloudtally.collectors.aws_billing_export"]
 
 
 @dataclass(frozen=True)

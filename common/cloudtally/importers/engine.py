@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import polars as pl
 
 from .. import focus as F
 from ..errors import ValidationError
 from ..money import CONTEXT, ISO_CURRENCIES, ZERO
-from .columns import DEC, SCALE, Amount, guess_format, text, timestamp
+from .columns import DEC, SCALE, Amount, amount, guess_format, text, timestamp
 from .formats import MAPPINGS, Built, Cols, check_required, detect
 
 UTC = timezone.utc
@@ -60,11 +60,13 @@ class Converted:
 
 
 # ------------------------------------------------------------------ scanning
-def scan(path: Path) -> pl.LazyFrame:
+def scan(path: Path, categorical: list[str] | None = None) -> pl.LazyFrame:
     """All columns as text (exactness: nothing is inferred as float). CSV, CSV.gz (decompressed
-    by the caller) or Parquet."""
-    name = path.name.lower()
-    if name.endswith(".parquet"):
+    by the caller) or Parquet. ``categorical`` columns are read dictionary-encoded (the fast path
+    groups by them: grouping by dictionary codes is ~2x cheaper than by strings)."""
+    with open(path, "rb") as f:
+        is_parquet = f.read(4) == b"PAR1"
+    if is_parquet:
         lf = pl.scan_parquet(path)
         schema = lf.collect_schema()
         exprs = []
@@ -85,9 +87,10 @@ def scan(path: Path) -> pl.LazyFrame:
                 exprs.append(pl.col(n).cast(pl.String).alias(n))
             else:
                 exprs.append(pl.col(n).cast(pl.String).alias(n))
-        return lf.select(exprs)
+        lf = lf.select(exprs)
+        return lf.with_columns([pl.col(c).cast(pl.Categorical) for c in categorical]) if categorical else lf
     return pl.scan_csv(path, infer_schema=False, has_header=True, encoding="utf8", quote_char='"',
-                       raise_if_empty=True)
+                       raise_if_empty=True, schema_overrides={c: pl.Categorical for c in categorical or ()})
 
 
 def _kv_list_json(col: pl.Expr, dt: pl.DataType) -> pl.Expr:
@@ -121,10 +124,14 @@ def _canon_expr(name: str, col: pl.Expr) -> pl.Expr:
     return key.replace_strict(table, default=None, return_dtype=pl.String)
 
 
-def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str, str | None]
-                ) -> tuple[pl.LazyFrame, pl.LazyFrame, list[str], list[str]]:
-    """The lazy queries of one file: (row-level frame, aggregate, string key columns, tag columns)."""
-    lf = lf.with_row_index("_row", offset=1)
+def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str, str | None], *,
+                group: bool = False) -> tuple[pl.LazyFrame, pl.LazyFrame, list[str], list[str]]:
+    """The lazy queries of one file: (row-level frame, aggregate, string key columns, tag columns).
+
+    ``group=True`` runs the same mapping and checks over the output of :func:`phase1` (one row per
+    group of identical text columns, amounts already summed) instead of over the file's rows.
+    """
+    lf = lf.with_columns(pl.lit(None, dtype=pl.UInt32).alias("_row")) if group else lf.with_row_index("_row", offset=1)
     s: dict[str, pl.Expr] = {}
     errs: list[tuple[pl.Expr, str]] = []   # (condition, "FOCUS column|export column|reason")
     src = built.sources
@@ -164,6 +171,9 @@ def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str
     t: dict[str, pl.Expr] = {}
     for name in ("ChargePeriodStart", "BillingPeriodStart", "ChargePeriodEnd", "BillingPeriodEnd"):
         spec = built.times.get(name)
+        if group and name in ("ChargePeriodStart", "ChargePeriodEnd"):
+            t[name] = pl.col("_cs" if name == "ChargePeriodStart" else "_ce")
+            continue
         if spec is None:
             continue
         if spec.source is not None:
@@ -213,6 +223,8 @@ def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str
         from .columns import amount as _amount
         errs.append((_amount(col).bad, f"{name}|{col}|not an exact decimal"))
 
+    if group:
+        errs.append((pl.col("_bad1"), "row|row|a value that does not parse (see the rejected rows)"))
     # one-day bucketing: a charge inside one UTC day becomes that day
     day = cs.dt.truncate("1d")
     daily = ce <= day + pl.duration(days=1)
@@ -243,9 +255,11 @@ def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str
         if a is None:
             continue
         cols += [a.value.cast(DEC).alias(name), a.scale.alias(f"_sc_{name}")]
+    if group:
+        cols.append(pl.col("_n"))
     q = lf.select(cols).with_columns(pl.col("_err").is_not_null().alias("_bad"))
     keys = key_names + tag_names + ["_cs", "_ce", "_bps", "_bpe", "_bad"]
-    aggs: list[pl.Expr] = [pl.len().alias("_n"), pl.col("_row").min().alias("_row"),
+    aggs: list[pl.Expr] = [(pl.col("_n").sum() if group else pl.len()).alias("_n"), pl.col("_row").min().alias("_row"),
                            pl.col("_err").first().alias("_err")]
     for name in SUMMED:
         if name in am:
@@ -254,13 +268,88 @@ def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str
     return q, q.group_by(keys).agg(aggs), key_names, tag_names
 
 
+def _charge_times(built: Built, time_formats: dict[str, str | None]) -> tuple[pl.Expr, pl.Expr]:
+    t: dict[str, pl.Expr] = {}
+    for name in ("ChargePeriodStart", "ChargePeriodEnd"):
+        spec = built.times.get(name)
+        if spec is None:
+            continue
+        if spec.source is not None:
+            val = timestamp(text(pl.col(spec.source)), time_formats.get(spec.source))
+        elif spec.from_column in t:
+            val = t[spec.from_column]
+        else:
+            continue
+        t[name] = val + pl.duration(days=spec.add_days) if spec.add_days else val
+    cs = t["ChargePeriodStart"]
+    return cs, t.get("ChargePeriodEnd", cs + pl.duration(days=1))
+
+
+def phase1_keys(cols: Cols, built: Built) -> tuple[list[str], list[str]]:
+    """(text key columns, amount columns) the mapping reads."""
+    roots: set[str] = set()
+    for e in built.strings.values():
+        roots.update(e.meta.root_names())
+    for a in built.amounts.values():
+        for e in (a.value, a.scale, a.bad):
+            roots.update(e.meta.root_names())
+    if built.tags_json is not None:
+        roots.update(built.tags_json.meta.root_names())
+    roots.update(built.tags_columns.values())
+    roots.update(built.unit_prices.values())
+    for name in ("BillingPeriodStart", "BillingPeriodEnd"):
+        spec = built.times.get(name)
+        if spec is not None and spec.source:
+            roots.add(spec.source)
+    amount_cols = sorted(cols.amount_cols)
+    return sorted(roots - set(amount_cols)), amount_cols
+
+
+def phase1(lf: pl.LazyFrame, cols: Cols, built: Built, time_formats: dict[str, str | None]) -> pl.LazyFrame:
+    """The per-row pass of the fast path: group rows by every text column the mapping reads and
+    the day-bucketed charge period, summing each amount column exactly (see :class:`Cols`).
+
+    Intermediate values are materialized stage by stage (``with_columns``): the streaming engine
+    does not share common subexpressions, and an amount's value, scale and validity reuse them.
+    """
+    keys, amount_cols = phase1_keys(cols, built)
+    cs, ce = _charge_times(built, time_formats)
+    stage1: list[pl.Expr] = [pl.col(k) for k in keys] + [cs.alias("_t0"), ce.alias("_t1")]
+    stage2: list[pl.Expr] = [pl.col("_t0").dt.truncate("1d").alias("_day")]
+    stage3: list[pl.Expr] = [pl.when(pl.col("_t1") <= pl.col("_day") + pl.duration(days=1)).then(pl.lit(True))
+                             .otherwise(pl.lit(False)).alias("_daily")]
+    for i, n in enumerate(amount_cols):
+        s = pl.col(n).cast(pl.String)
+        stage1 += [s.alias(f"_s{i}")]
+        stage2 += [pl.col(f"_s{i}").str.to_decimal(scale=SCALE).alias(f"_v{i}"),
+                   pl.col(f"_s{i}").str.len_bytes().cast(pl.Int32).alias(f"_n{i}"),
+                   pl.col(f"_s{i}").str.find(".", literal=True).cast(pl.Int32).alias(f"_d{i}"),
+                   pl.coalesce(pl.col(f"_s{i}").str.find("E", literal=True),
+                               pl.col(f"_s{i}").str.find("e", literal=True)).cast(pl.Int32).alias(f"_e{i}")]
+        exp = pl.col(f"_s{i}").str.slice(pl.col(f"_e{i}") + 1).cast(pl.Int32, strict=False)
+        frac = pl.col(f"_d{i}").is_null().not_() * (pl.coalesce(pl.col(f"_e{i}"), pl.col(f"_n{i}")) - pl.col(f"_d{i}") - 1)
+        stage3 += [(frac.fill_null(0) - pl.when(pl.col(f"_e{i}").is_null()).then(0).otherwise(exp)).alias(f"_x{i}")]
+    bad = pl.lit(False)
+    final: list[pl.Expr] = [pl.col(k) for k in keys]
+    final += [pl.when(pl.col("_daily")).then(pl.col("_day")).otherwise(pl.col("_t0")).alias("_cs"),
+              pl.when(pl.col("_daily")).then(pl.col("_day") + pl.duration(days=1)).otherwise(pl.col("_t1")).alias("_ce")]
+    aggs: list[pl.Expr] = [pl.len().alias("_n")]
+    nul_keys = []
+    for i, n in enumerate(amount_cols):
+        present = pl.col(f"_s{i}").is_not_null() & (pl.col(f"_s{i}") != "NULL")
+        bad = bad | (present & (pl.col(f"_v{i}").is_null() | pl.col(f"_x{i}").is_null()
+                                | (pl.col(f"_x{i}") > SCALE)))
+        final += [pl.col(f"_v{i}").cast(DEC).alias(n),
+                  pl.max_horizontal(pl.col(f"_x{i}").fill_null(0), pl.lit(0, dtype=pl.Int32)).alias(f"_sc_{n}"),
+                  pl.col(f"_v{i}").is_null().alias(f"_nul_{n}")]
+        nul_keys.append(f"_nul_{n}")
+        aggs += [pl.col(n).sum(), pl.col(f"_sc_{n}").max()]
+    final.append(bad.alias("_bad1"))
+    q = lf.select(stage1).with_columns(stage2).with_columns(stage3).select(final)
+    return q.group_by(keys + ["_cs", "_ce", "_bad1"] + nul_keys).agg(aggs)
+
+
 # ------------------------------------------------------------------ records
-def _quantize(v: Decimal | None, scale: int | None) -> Decimal | None:
-    if v is None:
-        return None
-    return v.quantize(Decimal(1).scaleb(-(scale or 0)), context=CONTEXT)
-
-
 _tags_cache: dict[str, dict[str, str] | None] = {}
 
 
@@ -305,91 +394,156 @@ def _limit_tags(tags: dict[str, str], warnings: set[str]) -> dict[str, str]:
     return out
 
 
-def _line_key(values: Iterable[Any]) -> str:
-    h = hashlib.blake2b(digest_size=10)
-    h.update("\x1f".join("" if v is None else str(v) for v in values).encode())
-    return h.hexdigest()
+def _amount_text(name: str) -> pl.Expr:
+    """A summed Decimal(38, SCALE) as text with the group's own scale (exact: no input had more)."""
+    txt = pl.col(name).cast(pl.String)
+    keep = pl.col(f"_sc_{name}").fill_null(0).cast(pl.Int64)
+    cut = txt.str.len_chars().cast(pl.Int64) - (SCALE - keep) - pl.when(keep == 0).then(1).otherwise(0)
+    return pl.when(pl.col(f"_has_{name}")).then(txt.str.slice(0, cut)).otherwise(None)
+
+
+def _fast_id(v: dict[str, Any], cs_iso: str, ce_iso: str) -> str:
+    """:func:`cloudtally.focus.record_id` from ISO strings already at hand (tested equal on every
+    sample record: tests/unit/test_import_samples.py)."""
+    key = "\x1f".join((
+        v["ProviderName"], v["BillingAccountId"], v.get("SubAccountId") or "", v.get("ResourceId") or "",
+        v.get("SkuId") or "", v.get("SkuPriceId") or "", v["ServiceName"], v.get("RegionId") or "", cs_iso,
+        ce_iso, v["ChargeCategory"], v.get("ChargeClass") or "", v.get("PricingUnit") or "",
+        v["x_CostSource"], v.get("x_Collector") or "", v.get("x_LineKey") or "", v.get("CommitmentDiscountId") or "",
+    ))
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
 def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list[str],
                built: Built, out: Converted) -> None:
-    """One CostRecord per good group; totals per currency; rejected groups counted."""
+    """One CostRecord per good group; totals per currency.
+
+    The per-group work that can be columnar is (amount text at its scale, ISO times, the line-key
+    text); Python parses tags, builds the record and its id.
+    """
     warnings: set[str] = set()
     collector = f"import:{fmt}"
+    provider = MAPPINGS[fmt].provider or "Unknown"
     tag_keys = sorted(built.tags_columns)
-    names = df.columns
-    idx = {n: i for i, n in enumerate(names)}
-    key_idx = [idx[n] for n in key_names + tag_names + ["_cs", "_ce"]]
-    summed = [n for n in SUMMED if n in idx]
+    rec_fields = set(F._FIELD_NAMES)
+    str_names = [n for n in key_names if n in rec_fields and n not in F.PRICE_COLUMNS]
+    price_names = [n for n in key_names if n in F.PRICE_COLUMNS]
+    summed = [n for n in SUMMED if n in df.columns]
+    good = df.filter(~pl.col("_bad"))
+    line_src = pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in key_names + tag_names]
+                             + [pl.col("_cs").cast(pl.String), pl.col("_ce").cast(pl.String)], separator="\x1f")
+    sel = ([pl.col(n) for n in str_names] + [pl.col(n) for n in price_names]
+           + [_amount_text(n).alias(n) for n in summed]
+           + [pl.col(t) for t in tag_names]
+           + [pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f").alias(c + "_t")
+              for c in ("_cs", "_ce", "_bps", "_bpe")]
+           + [line_src.alias("_lk"), pl.col("_row")])
+    frame = good.select(sel)
+    n_str, n_price, n_sum, n_tag = len(str_names), len(price_names), len(summed), len(tag_names)
+    has_json = "_tags" in tag_names
     add = CONTEXT.add
     totals: dict[str, list[Decimal]] = {}
-    rec_fields = set(F._FIELD_NAMES)
-    str_fields = [(n, idx[n]) for n in key_names if n in rec_fields and n not in F.PRICE_COLUMNS]
-    price_fields = [(n, idx[n]) for n in key_names if n in F.PRICE_COLUMNS]
     bad_tags: list[int] = []
-    for row in df.iter_rows():
-        if row[idx["_bad"]]:
-            continue
-        vals: dict[str, Any] = {n: row[i] for n, i in str_fields if row[i] is not None}
-        for n, i in price_fields:
-            if row[i] is not None:
-                vals[n] = F.parse_amount(row[i])
+    dec_cache: dict[str, Decimal] = {}
+    blake = hashlib.blake2b
+    D = Decimal
+    records = out.records
+    periods = out.periods
+
+    iso_cache: dict[str, tuple[datetime, str]] = {}
+
+    def utc(text_: str) -> tuple[datetime, str]:
+        """(aware datetime, its focus.iso text) for polars' ``%Y-%m-%dT%H:%M:%S%.6f`` text, cached."""
+        hit = iso_cache.get(text_)
+        if hit is None:
+            dt = datetime.fromisoformat(text_).replace(tzinfo=UTC)
+            hit = iso_cache[text_] = (dt, F.iso(dt))
+        return hit
+
+    for row in frame.iter_rows():
+        vals: dict[str, Any] = {}
+        i = 0
+        for n in str_names:
+            v = row[i]
+            if v is not None:
+                vals[n] = v
+            i += 1
+        for n in price_names:
+            v = row[i]
+            if v is not None:
+                d = dec_cache.get(v)
+                if d is None:
+                    d = dec_cache[v] = F.parse_amount(v)
+                vals[n] = d
+            i += 1
         for n in summed:
-            v = row[idx[n]]
-            if v is not None and row[idx[f"_has_{n}"]]:
-                vals[n] = _quantize(v, row[idx[f"_sc_{n}"]])
+            v = row[i]
+            if v is not None:
+                vals[n] = D(v)
+            i += 1
         tags: dict[str, str] = {}
-        if "_tags" in idx:
-            parsed = parse_tags(row[idx["_tags"]])
+        j = i
+        if has_json:
+            parsed = parse_tags(row[j])
+            j += 1
             if parsed is None:
-                bad_tags.append(row[idx["_row"]])
+                bad_tags.append(row[j - 1])
                 continue
             tags.update(parsed)
-        for i, k in enumerate(tag_keys):
-            v = row[idx[f"_tag{i}"]]
+        for k in tag_keys:
+            v = row[j]
             if v is not None:
                 tags[k] = v
+            j += 1
+        i += n_tag
+        cs, cs_iso = utc(row[i])
+        ce, ce_iso = utc(row[i + 1])
+        bps = utc(row[i + 2])[0]
+        bpe = utc(row[i + 3])[0]
+        lk_src = row[i + 4]
         if tags:
             vals["Tags"] = _limit_tags(tags, warnings)
-        cs, ce = row[idx["_cs"]], row[idx["_ce"]]
         if ce <= cs:  # a point-in-time charge (refund, credit at an instant): its day
             ce = cs.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
             if ce <= cs:
                 ce = cs + timedelta(days=1)
-        vals["ChargePeriodStart"], vals["ChargePeriodEnd"] = cs, ce
-        bps, bpe = row[idx["_bps"]], row[idx["_bpe"]]
+            ce_iso = F.iso(ce)
         if bpe <= bps:
             bpe = F.month_bounds(bps)[1]
+        vals["ChargePeriodStart"], vals["ChargePeriodEnd"] = cs, ce
         vals["BillingPeriodStart"], vals["BillingPeriodEnd"] = bps, bpe
         vals.setdefault("x_CostSource", "billed")
         vals.setdefault("x_Collector", collector)
         if not vals.get("x_LineKey"):
-            vals["x_LineKey"] = _line_key(row[i] for i in key_idx)
-        vals.setdefault("ProviderName", MAPPINGS[fmt].provider or "Unknown")
-        vals.setdefault("PublisherName", vals["ProviderName"])
-        vals.setdefault("InvoiceIssuerName", vals["ProviderName"])
+            vals["x_LineKey"] = blake(lk_src.encode(), digest_size=10).hexdigest()
+        vals.setdefault("ProviderName", provider)
+        p = vals["ProviderName"]
+        vals.setdefault("PublisherName", p)
+        vals.setdefault("InvoiceIssuerName", p)
         vals.setdefault("ChargeCategory", "Usage")
         vals.setdefault("ServiceName", "Unknown")
         vals.setdefault("ServiceCategory", "Other")
-        rec = F.CostRecord(**vals)
-        out.records.append(rec)
-        tot = totals.get(rec.BillingCurrency)
+        b = vals["BilledCost"]
+        e = vals.setdefault("EffectiveCost", b)
+        vals.setdefault("ListCost", b)
+        vals.setdefault("ContractedCost", e)
+        rid = _fast_id(vals, cs_iso, ce_iso)
+        rec = F.CostRecord(**vals, id=rid)
+        records.append(rec)
+        cur = rec.BillingCurrency
+        tot = totals.get(cur)
         if tot is None:
-            tot = totals[rec.BillingCurrency] = [ZERO, ZERO, ZERO, ZERO]
+            tot = totals[cur] = [ZERO, ZERO, ZERO, ZERO]
         tot[0] = add(tot[0], rec.BilledCost)
         tot[1] = add(tot[1], rec.EffectiveCost)
         tot[2] = add(tot[2], rec.ListCost)
         tot[3] = add(tot[3], rec.ContractedCost)
-        out.periods.add((rec.x_Collector, rec.ProviderName, rec.BillingAccountId, rec.BillingPeriodStart))
+        periods.add((rec.x_Collector, p, rec.BillingAccountId, bps))
     out.totals = {c: dict(zip(TOTALS, v)) for c, v in sorted(totals.items())}
     out.warnings.extend(sorted(warnings))
     if bad_tags:
-        out.warnings.append(f"{len(bad_tags)} group(s) with unparsable tags (first row {min(bad_tags)})")
+        out.warnings.append(f"{len(bad_tags)} group(s) with unparsable tags")
         out.bad_tag_rows = bad_tags  # type: ignore[attr-defined]
-
-
-def _to_utc(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ one file
@@ -400,6 +554,10 @@ def convert_file(path: Path, fmt: str = "auto", *, display_name: str | None = No
     Raises :class:`ValidationError` naming the file (and row 0, the header) for an unknown format
     or a missing required column. Rows with unparsable values are returned in ``rejected`` (file,
     row, column, reason); the caller decides whether that fails the import.
+
+    The fast path is :func:`phase1` (one streaming pass over the rows) and the mapping over its
+    groups (:func:`build_query` with ``group=True``). Only when a group fails a check does the slow
+    path map and check every row on its own, to name each rejected row.
     """
     import time
     name = display_name or str(path)
@@ -420,7 +578,8 @@ def convert_file(path: Path, fmt: str = "auto", *, display_name: str | None = No
         raise ValidationError(f"unknown format {fmt!r}; one of auto, {', '.join(MAPPINGS)}",
                               details=[{"file": name, "row": 0, "column": "", "message": "unknown format"}])
     check_required(fmt, names, name)
-    built = MAPPINGS[fmt].build(Cols(names))
+    cols = Cols(names)
+    built = MAPPINGS[fmt].build(cols)
     time_cols = [s.source for s in built.times.values() if s.source]
     try:
         samples = _samples(lf, time_cols)
@@ -429,10 +588,16 @@ def convert_file(path: Path, fmt: str = "auto", *, display_name: str | None = No
                               details=[{"file": name, "row": 0, "column": "", "message": "unreadable file"}]) from None
     formats = {c: guess_format(samples.get(c, [])) for c in time_cols}
     out = Converted(file=name, format=fmt)
-    rows_lf, agg_lf, key_names, tag_names = build_query(lf, fmt, built, formats)
+    rows_lf, _, _, _ = build_query(lf, fmt, built, formats)
     t0 = time.perf_counter()
     try:
-        df = agg_lf.collect(engine="streaming")
+        keys, _ = phase1_keys(cols, built)
+        lf_cat = scan(path, categorical=keys)
+        grouped = phase1(lf_cat, cols, built, formats).collect(engine="streaming")
+        grouped = grouped.with_columns(pl.col(pl.Categorical).cast(pl.String))
+        built_g = MAPPINGS[fmt].build(Cols(names, group=True))
+        _, agg_lf, key_names, tag_names = build_query(grouped.lazy(), fmt, built_g, formats, group=True)
+        df = agg_lf.collect()
     except pl.exceptions.PolarsError as e:
         raise ValidationError(f"{name}: cannot read: {str(e).splitlines()[0][:300]}",
                               details=[{"file": name, "row": None, "column": "", "message": str(e)[:300]}]) from None
@@ -440,21 +605,28 @@ def convert_file(path: Path, fmt: str = "auto", *, display_name: str | None = No
     out.rows = int(df["_n"].sum()) if df.height else 0
     bad = df.filter(pl.col("_bad"))
     if bad.height:
-        out.rejected_count = int(bad["_n"].sum())
+        # the slow path, only on failure: every row mapped and checked on its own, to name each one
+        out.rejected_count = int(rows_lf.filter(pl.col("_bad")).select(pl.len()).collect().item())
         sample = rows_lf.filter(pl.col("_bad")).select("_row", "_err").head(MAX_REJECTED_LISTED).collect()
         for r, e in sample.iter_rows():
             focus_col, column, reason = e.split("|", 2)
-            value = _value_at(lf, column, r)
             out.rejected.append({"file": name, "row": r, "column": column, "focus_column": focus_col,
-                                 "value": value, "message": reason})
+                                 "value": _value_at(lf, column, r), "message": reason})
     if build_records:
         t1 = time.perf_counter()
         to_records(df, fmt, key_names, tag_names, built, out)
         out.seconds_records = time.perf_counter() - t1
-        for r in getattr(out, "bad_tag_rows", [])[:MAX_REJECTED_LISTED]:
-            out.rejected_count += 1
-            out.rejected.append({"file": name, "row": r, "column": "Tags", "focus_column": "Tags",
-                                 "value": _value_at(lf, "Tags", r), "message": "tags are not a JSON object"})
+        bad_tags = getattr(out, "bad_tag_rows", [])
+        if bad_tags and built.tags_json is not None:
+            # groups whose tags do not parse: name their rows (their records were not built)
+            col = built.tags_json.meta.root_names()[0]
+            rows = (lf.with_row_index("_row", offset=1).filter(text(pl.col(col)).is_in(sorted(set(bad_tags))))
+                    .select("_row", col).collect())
+            out.rejected_count += rows.height
+            for r, v in rows.head(MAX_REJECTED_LISTED).iter_rows():
+                out.rejected.append({"file": name, "row": r, "column": col, "focus_column": "Tags",
+                                     "value": (v or "")[:200], "message": "tags are not a JSON object"})
+            out.warnings = [w for w in out.warnings if "unparsable tags" not in w]
     return out
 
 

@@ -24,10 +24,20 @@ FORMATS = ("focus", "aws-cur", "aws-cur2", "azure-ea", "azure-mca", "gcp", "oci"
 
 
 class Cols:
-    """Case-insensitive access to an export's columns."""
+    """Case-insensitive access to an export's columns.
 
-    def __init__(self, names: Sequence[str]):
+    In *row* mode an amount is parsed from its text on every row. In *group* mode (the fast path)
+    the rows were already grouped by every text column the mapping reads, and each amount column
+    holds the exact sum of its group (``_sc_<name>``: largest scale, ``_nul_<name>``: all null), so
+    the same mapping expressions run once per group instead of once per row. A condition on a text
+    column (e.g. the CUR line item type) is constant within a group, so choosing or adding summed
+    amounts per group equals doing it per row and summing: exact either way.
+    """
+
+    def __init__(self, names: Sequence[str], *, group: bool = False):
         self.names = list(names)
+        self.group = group
+        self.amount_cols: set[str] = set()
         self._by_lower: dict[str, str] = {}
         for n in names:
             self._by_lower.setdefault(n.strip().lower(), n)
@@ -48,7 +58,12 @@ class Cols:
 
     def amount(self, *candidates: str) -> Amount:
         n = self.name(*candidates)
-        return amount(n, source=n or candidates[0])
+        if n is not None:
+            self.amount_cols.add(n)
+        if n is None or not self.group:
+            return amount(n, source=n or candidates[0])
+        return Amount(pl.when(pl.col(f"_nul_{n}")).then(None).otherwise(pl.col(n)), pl.col(f"_sc_{n}"),
+                      pl.lit(False), n)
 
     def with_prefix(self, prefix: str) -> list[str]:
         p = prefix.lower()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any, Iterator
 
 from botocore.exceptions import ClientError
@@ -82,6 +83,22 @@ class BudgetRepo:
             if _ccf(e):
                 raise NotFound(f"no budget {budget_id}") from None
             raise
+
+
+_ANOMALY_AMOUNTS = ("expected", "observed", "impact", "impact_percentage", "score")
+
+
+def _anomaly(item: dict) -> dict[str, Any]:
+    """A stored anomaly with its amounts back as Decimals (JSON keeps them as strings)."""
+    a = loads(item["doc"]["S"])
+    for k in _ANOMALY_AMOUNTS:
+        if a.get(k) is not None:
+            a[k] = Decimal(a[k])
+    for c in a.get("contributors", []):
+        for k in ("expected", "observed", "impact"):
+            c[k] = Decimal(c[k])
+    a["status"] = item["st"]["S"]
+    return a
 
 
 def _budget(item: dict) -> Budget:
@@ -201,8 +218,7 @@ class AnomalyRepo:
         return resp["Item"]
 
     def get(self, anomaly_id: str) -> dict[str, Any]:
-        it = self._item(anomaly_id)
-        return {**loads(it["doc"]["S"]), "status": it["st"]["S"]}
+        return _anomaly(self._item(anomaly_id))
 
     def list(self, start: date, end: date, *, status: str | None = None) -> list[dict[str, Any]]:
         out = []
@@ -211,7 +227,7 @@ class AnomalyRepo:
             for it in _query(self.store, {":pk": {"S": "N#" + m}, ":a": {"S": start.isoformat()},
                                           ":b": {"S": (end - timedelta(days=1)).isoformat() + "#~"}},
                              "pk = :pk AND sk BETWEEN :a AND :b"):
-                a = {**loads(it["doc"]["S"]), "status": it["st"]["S"]}
+                a = _anomaly(it)
                 if status is None or a["status"] == status:
                     out.append(a)
         return sorted(out, key=lambda a: (a["day"], a["id"]), reverse=True)

@@ -47,7 +47,7 @@ def to_item(r: CostRecord) -> dict[str, dict[str, Any]]:
     """Encode a record as a low-level DynamoDB item (attribute-value format)."""
     bc, ec = r.BilledCost, r.EffectiveCost
     item: dict[str, dict[str, Any]] = {
-        "pk": {"S": "R#" + r.ChargePeriodStart.strftime("%Y-%m-%d")},
+        "pk": {"S": "R#" + r.ChargePeriodStart.date().isoformat()},
         "sk": {"S": r.id},
         "cs": {"S": iso(r.ChargePeriodStart)},
         "ce": {"S": iso(r.ChargePeriodEnd)},

@@ -3,10 +3,11 @@
 Item kinds (``pk`` / ``sk``):
 
 * ``R#<day>`` / ``<record id>``: a cost record (hot path: encoded by :mod:`.codec`, short names)
-* ``U#<month>`` / ``<day>``: the day's rollup cube; ``U#<month>`` / ``<day>#d``: its dirty marker
+* ``U#<month>`` / ``<day>``: the day's lite rollup cube; ``U#<month>`` / ``<day>#d``: its dirty marker
+* ``V#<month>`` / ``<day>``: the day's full rollup cube (every dimension and allocation tag)
 * ``T#<month>`` / ``<day>#<chunk>``: the day's per-resource rollup
-* ``K#<key id>`` / ``K``: an API key (secret stored as a keyed hash)
-* ``A#<agent id>`` / ``A``: a registered agent
+* ``K`` / ``<key id>``: an API key (secret stored as a keyed hash); one partition, listed by a query
+* ``A`` / ``<agent id>``: a registered agent
 * ``C`` / ``<collector>#<scope>``: a collector's cursor and last-run status
 * ``M#<metric>#<day>`` / ``<series>|<time>``: a metric point, expired by the ``ttl`` attribute
 * ``B`` / ``<budget id>``: a budget; ``L#<alert key>`` / ``L``: an alert-ledger claim (pending → sent);

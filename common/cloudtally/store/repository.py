@@ -110,6 +110,9 @@ class Store:
                                          retry_after=2) from e
                     if _err_code(e) == "ConditionalCheckFailedException":
                         raise
+                    if _err_code(e) == "ValidationException":  # e.g. a key longer than DynamoDB allows
+                        raise BadRequest("the request was rejected by the database as invalid",
+                                         code="invalid_request") from e
                     raise StoreError(f"DynamoDB {op} failed: {_err_code(e) or type(e).__name__}") from e
                 with self._lock:
                     self.retries += 1
@@ -251,8 +254,13 @@ class Store:
         m = self._call("GetItem", {"TableName": self.table, "ConsistentRead": True,
                                    "Key": {"pk": {"S": "U#" + month}, "sk": {"S": day + "#d"}}}, "read")
         version = int(m.get("Item", {}).get("v", {}).get("N", "0"))
+        return self.write_rollups(day, version, self.iter_day_items(day))
+
+    def write_rollups(self, day: str, version: int, items: Iterable[dict]) -> bool:
+        """Write the rollups of ``day`` computed from ``items`` as of marker ``version`` (versioned puts)."""
+        month = day[:7]
         tag_keys = self.cfg.rollup_tag_keys
-        cube, res = rollup.build(self.iter_day_items(day), tag_keys)
+        cube, res = rollup.build(items, tag_keys)
         parts = rollup.chunks(res, tag_keys)
         cond = "attribute_not_exists(rv) OR rv < :v"
         vals = {":v": {"N": str(version)}}
@@ -263,8 +271,14 @@ class Store:
                     "b": {"B": blob}}, "ConditionExpression": "attribute_not_exists(rv) OR rv <= :v",
                     "ExpressionAttributeValues": vals}, "write")
             self._call("PutItem", {"TableName": self.table, "Item": {
+                "pk": {"S": "V#" + month}, "sk": {"S": day}, "rv": {"N": str(version)},
+                "b": {"B": rollup.encode(cube, tag_keys)}},
+                "ConditionExpression": "attribute_not_exists(rv) OR rv <= :v", "ExpressionAttributeValues": vals},
+                "write")
+            # the lite cube goes last: its version is what marks the day clean
+            self._call("PutItem", {"TableName": self.table, "Item": {
                 "pk": {"S": "U#" + month}, "sk": {"S": day}, "rv": {"N": str(version)},
-                "nc": {"N": str(len(parts))}, "b": {"B": rollup.encode(cube, tag_keys)}},
+                "nc": {"N": str(len(parts))}, "b": {"B": rollup.encode(rollup.lite(cube), ())}},
                 "ConditionExpression": cond, "ExpressionAttributeValues": vals}, "write")
         except (PynamoDBException, ClientError) as e:
             if _err_code(e) == "ConditionalCheckFailedException":
@@ -288,6 +302,13 @@ class Store:
         for d in days:
             self.refresh_day(d)
         return len(days)
+
+    def days_with_data(self, start: date, end: date) -> list[str]:
+        """Days in [start, end) that ever had a record written (one query per month, not per day)."""
+        days: list[str] = []
+        for _, items in self._rollup_items(start, end):
+            days += [i["sk"]["S"][:-2] for i in items if i["sk"]["S"].endswith("#d")]
+        return sorted(d for d in days if start.isoformat() <= d < end.isoformat())
 
     def _months(self, start: date, end: date) -> list[str]:
         months, d = [], date(start.year, start.month, 1)
@@ -314,9 +335,12 @@ class Store:
                 kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
             yield month, items
 
-    def _cubes(self, q: Query) -> tuple[dict[str, tuple[tuple[str, ...], list[list]]], int]:
-        """Each day's cube rows for the query, recomputing dirty days first. Returns (cubes, refreshed)."""
-        cubes: dict[str, tuple[tuple[str, ...], list[list]]] = {}
+    def _cubes(self, q: Query, *, full: bool = True) -> tuple[dict[str, tuple[tuple[str, ...], list[list]]], int]:
+        """Each day's cube rows for the query, recomputing dirty days first. Returns (cubes, refreshed).
+
+        ``full=False`` returns the lite cubes (one small item per day); ``full=True`` the full ones.
+        """
+        lite: dict[str, dict] = {}
         refreshed = 0
         for month, items in self._rollup_items(q.start, q.end):
             markers = {i["sk"]["S"][:-2]: int(i["v"]["N"]) for i in items if i["sk"]["S"].endswith("#d")}
@@ -330,8 +354,13 @@ class Store:
                         "pk": {"S": "U#" + month}, "sk": {"S": day}}}, "read")
                     if "Item" in resp:
                         have[day] = resp["Item"]
-            for day, it in have.items():
-                cubes[day] = rollup.decode(it["b"]["B"])
+            lite.update(have)
+        if not full:
+            return {day: rollup.decode(it["b"]["B"]) for day, it in lite.items()}, refreshed
+        cubes: dict[str, tuple[tuple[str, ...], list[list]]] = {}
+        for month, items in self._rollup_items(q.start, q.end, prefix="V#"):
+            for it in items:
+                cubes[it["sk"]["S"]] = rollup.decode(it["b"]["B"])
         return cubes, refreshed
 
     # ------------------------------------------------------------------ queries
@@ -345,10 +374,11 @@ class Store:
         from_rollups = all(k in self.cfg.rollup_tag_keys for k in tag_keys)
         refreshed = 0
         if from_rollups:
-            cubes, refreshed = self._cubes(q)
+            dims = {g for g in q.group_by} | set(q.filters) | {f"tag:{k}" for k in q.tag_filters}
+            cubes, refreshed = self._cubes(q, full=not dims <= rollup.LITE_DIMS)
         else:
             cubes = {}
-            for day in q.days():
+            for day in self.days_with_data(q.start, q.end):
                 cube, _ = rollup.build(self.iter_day_items(day, consistent=False), tag_keys)
                 if cube:
                     cubes[day] = (tag_keys, [list(k) + list(v) for k, v in cube.items()])
@@ -416,7 +446,7 @@ class Store:
         unknown = [k for k in q.tag_filters if k not in self.cfg.rollup_tag_keys]
         if unknown:
             raise BadRequest("tag filter on a non-rollup key", details=[{"field": "tag", "message": f"top resources filter only on {', '.join(self.cfg.rollup_tag_keys)}"}])
-        self._cubes(q)  # refresh dirty days first
+        self._cubes(q, full=False)  # refresh dirty days first
         mi = rollup.AMOUNTS.index(metric)
         acc: dict[tuple, list] = {}
         rdim = {"provider": 2, "service": 3, "account": 4, "region": 5, "currency": 6, "source": 7}
@@ -458,7 +488,7 @@ class Store:
         """Records in [from, to) matching the filters, oldest day first, paginated by ``cursor``."""
         if not 1 <= limit <= 1000:
             raise BadRequest("invalid limit", details=[{"field": "limit", "message": "between 1 and 1000"}])
-        days = q.days()
+        days = self.days_with_data(q.start, q.end)
         start_day, lek = days[0] if days else None, None
         if cursor:
             try:
@@ -496,19 +526,21 @@ class Store:
 
     # ------------------------------------------------------------------ keys, agents, collectors
     def put_key(self, key_id: str, name: str, scopes: set[str], secret_hash: str) -> ApiKeyItem:
-        item = ApiKeyItem(pk="K#" + key_id, sk="K", name=name, scopes=set(scopes), secret_hash=secret_hash,
+        item = ApiKeyItem(pk="K", sk=key_id, name=name, scopes=set(scopes), secret_hash=secret_hash,
                           created_at=datetime.now(UTC))
-        item.save(condition=ApiKeyItem.pk.does_not_exist())
+        item.save(condition=ApiKeyItem.sk.does_not_exist())
         return item
 
     def get_key(self, key_id: str) -> ApiKeyItem | None:
+        if not key_id or len(key_id.encode()) > 256:
+            return None  # no key has such an id (and DynamoDB rejects sort keys over 1 KB)
         try:
-            return ApiKeyItem.get("K#" + key_id, "K", consistent_read=True)
+            return ApiKeyItem.get("K", key_id, consistent_read=True)
         except ApiKeyItem.DoesNotExist:
             return None
 
     def list_keys(self) -> list[ApiKeyItem]:
-        return [k for k in ApiKeyItem.scan(ApiKeyItem.pk.startswith("K#"))]
+        return list(ApiKeyItem.query("K"))
 
     def revoke_key(self, key_id: str) -> ApiKeyItem:
         item = self.get_key(key_id)
@@ -520,20 +552,20 @@ class Store:
 
     def register_agent(self, agent_id: str, info: dict[str, Any]) -> AgentItem:
         now = datetime.now(UTC)
-        item = AgentItem(pk="A#" + agent_id, sk="A", registered_at=now, last_seen=now, **info)
+        item = AgentItem(pk="A", sk=agent_id, registered_at=now, last_seen=now, **info)
         item.save()
         return item
 
     def touch_agent(self, agent_id: str) -> None:
         try:
-            AgentItem(pk="A#" + agent_id, sk="A").update(actions=[AgentItem.last_seen.set(datetime.now(UTC))],
+            AgentItem(pk="A", sk=agent_id).update(actions=[AgentItem.last_seen.set(datetime.now(UTC))],
                                                         condition=AgentItem.pk.exists())
         except PynamoDBException as e:
             if _err_code(e) != "ConditionalCheckFailedException":
                 raise
 
     def list_agents(self) -> list[AgentItem]:
-        return list(AgentItem.scan(AgentItem.pk.startswith("A#")))
+        return list(AgentItem.query("A"))
 
     def set_collector_status(self, collector: str, scope: str, *, status: str, records: int = 0,
                              errors: list[dict] | None = None, cursor: str | None = None) -> None:

@@ -23,6 +23,9 @@ from ..money import CONTEXT, fmt
 # cube row layout
 DIMS = ("currency", "provider", "service", "account", "subaccount", "region", "category", "source", "superseded")
 AMOUNTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
+# The small "lite" cube keeps only these dimensions (account/sub-account/region/tags blanked). It answers
+# the common dashboard queries (by provider, service, category, source) for a few KB per day.
+LITE_DIMS = frozenset({"currency", "provider", "service", "category", "source"})
 _ADD = CONTEXT.add
 
 
@@ -65,6 +68,21 @@ def build(items: Iterable[dict[str, dict[str, Any]]], tag_keys: tuple[str, ...])
                 r[0] = _ADD(r[0], bc); r[1] = _ADD(r[1], ec)
                 r[2] = _ADD(r[2], lc); r[3] = _ADD(r[3], cc); r[4] += 1
     return cube, res
+
+
+def lite(cube: dict[tuple, list]) -> dict[tuple, list]:
+    """Collapse a cube onto :data:`LITE_DIMS` (same row layout; dropped dimensions are empty)."""
+    out: dict[tuple, list] = {}
+    for k, v in cube.items():
+        key = (k[0], k[1], k[2], "", "", "", k[6], k[7], k[8])
+        row = out.get(key)
+        if row is None:
+            out[key] = list(v)
+        else:
+            for j in range(4):
+                row[j] = _ADD(row[j], v[j])
+            row[4] += v[4]
+    return out
 
 
 def encode(rows: dict[tuple, list], tag_keys: tuple[str, ...]) -> bytes:

@@ -69,7 +69,7 @@ def _openapi() -> None:
     budget = {"type": "object", "required": ["name", "amount"], "additionalProperties": False, "properties": {
         "id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "amount": {"oneOf": [dec, {"type": "number", "exclusiveMinimum": 0}]},
+        "amount": {"oneOf": [dec, {"type": "number", "minimum": 0, "exclusiveMinimum": True}]},
         "currency": {"type": "string", "description": "ISO 4217; default USD"},
         "period": {"type": "string", "enum": ["monthly", "quarterly", "annual", "custom"]},
         "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},

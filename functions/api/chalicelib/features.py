@@ -5,6 +5,7 @@ import importlib
 FEATURES: list[str] = [
     "chalicelib.dashboard",
     "chalicelib.budgets",
+    "chalicelib.export",
 ]
 
 

@@ -1,0 +1,50 @@
+// COO `/dashboard/coo`: collector health and data freshness, idle and under-used resources with
+// their cost, cost per service trend, alerts sent.
+
+import { chart, pivot } from "../charts.js";
+import { h } from "../dom.js";
+import { fmtAgo, fmtMoney, fmtUtil } from "../format.js";
+import { collectorTable, emptyNote, freshnessTable, hasCost, kpi, kpiText, section, table, total } from "./common.js";
+
+export function isEmpty(data) {
+  return !hasCost(data) && !(data.collectors || []).length;
+}
+
+export function render(data) {
+  const cur = data.currency;
+  const trend = pivot(data.service_trend, "day", "service");
+  const failing = (data.collectors || []).filter((c) => c.status !== "ok").length;
+  const th = data.idle_thresholds;
+  return [
+    h("div", { class: "kpis" },
+      kpi("total-spend", "Spend (effective cost)", total(data), cur, `${data.from} to ${data.to} (exclusive)`),
+      kpiText("collectors-ok", "Collectors healthy",
+        `${(data.collectors || []).length - failing} of ${(data.collectors || []).length}`, !(data.collectors || []).length ? "none has reported yet" : failing ? `${failing} failing` : "all ok"),
+      kpiText("idle-count", "Idle or under-used resources", String(data.idle_resources.length),
+        `average ${th.metric} under ${th.underused_cpu_pct} % over the last ${th.window_days} days`)),
+    h("div", { class: "grid2" },
+      section("collectors", "Collector health", collectorTable(data.collectors)),
+      section("freshness", "Data freshness", freshnessTable(data.freshness))),
+    section("idle", "Idle and under-used resources", table("Idle and under-used resources", [
+      { label: "Resource", value: (r) => r.resource },
+      { label: "Provider", value: (r) => r.provider || "" },
+      { label: "Service", value: (r) => r.service || "" },
+      { label: "State", value: (r) => h("span", { class: `badge badge-${r.state === "idle" ? "bad" : "warn"}` }, r.state) },
+      { label: "Avg CPU", value: (r) => fmtUtil(r.cpu), num: true },
+      { label: "Avg memory", value: (r) => fmtUtil(r.memory), num: true },
+      { label: "Spend in range", value: (r) => fmtMoney(r.amount, cur), num: true },
+    ], data.idle_resources, { id: "idle-table", empty: "No idle or under-used resources (or no utilisation metrics yet)." })),
+    section("service-trend", "Cost per service",
+      trend.labels.length ? chart({ id: "chart-service-trend", title: "Daily cost per service", ...trend, currency: cur, type: "line" })
+        : emptyNote("No cost data in this range.")),
+    section("alerts", "Alerts sent",
+      !data.alerts.available ? emptyNote("Budget alerts are not set up.")
+        : table("Alerts sent", [
+          { label: "Sent", value: (a) => fmtAgo(a.sent_at) },
+          { label: "Alert", value: (a) => a.subject || a.kind || "" },
+          { label: "Budget", value: (a) => a.budget || a.budget_name || "" },
+          { label: "Threshold", value: (a) => (a.threshold ? String(a.threshold) : "") },
+          { label: "Status", value: (a) => a.status || "" },
+        ], data.alerts.items, { id: "alerts-table", empty: "No alerts sent." })),
+  ];
+}

@@ -1,0 +1,104 @@
+"""The AWS collector's Lambda handler against moto server, posting to the API over HTTP (chalice local)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import urllib.request
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers import key_headers
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def demo(moto_endpoint, live_api, monkeypatch):
+    urllib.request.urlopen(urllib.request.Request(moto_endpoint + "/moto-api/reset", method="POST"), timeout=30)
+    seeded = _load(ROOT / "scripts" / "seed_moto_aws.py", "seed_moto_aws").seed(moto_endpoint)
+    cfg = live_api["settings"]
+    for k, v in {"AWS_ENDPOINT_URL": moto_endpoint, "CLOUDTALLY_API_URL": live_api["url"],
+                 "CLOUDTALLY_API_KEY_ID": live_api["keys"]["ingest"]["id"],
+                 "CLOUDTALLY_API_KEY_SECRET": live_api["keys"]["ingest"]["secret"],
+                 "CLOUDTALLY_TABLE": cfg.table, "CLOUDTALLY_DYNAMODB_ENDPOINT": cfg.dynamodb_endpoint}.items():
+        monkeypatch.setenv(k, v)
+    handler = _load(ROOT / "functions" / "aws" / "handler.py", "aws_collector_handler")
+    return seeded, handler
+
+
+def _get(live_api, path, **params):
+    r = requests.get(live_api["url"] + path, params=params, headers=key_headers(live_api["keys"]["read"]), timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_handler_on_demo_account_billed_replaces_estimates_and_reruns_are_stable(demo, live_api):
+    seeded, handler = demo
+    event = {"collector": "aws", "config": {"regions": ["us-east-1", "eu-west-1"]}}
+    summary = handler.run_event(event)
+    assert summary["failed_scopes"] == [] and summary["records_sent"] > 100
+    assert summary["api_calls"]["ce"] == {"GetCostAndUsage": 1}
+    ce_day = seeded["ce_days"][-1]
+    nxt = (date.fromisoformat(ce_day) + timedelta(days=1)).isoformat()
+    day = _get(live_api, "/v1/costs/summary", **{"from": ce_day, "to": nxt, "group_by": "source"})
+    # the day Cost Explorer billed: only billed records count, the estimates are superseded (kept aside)
+    assert {r["group"]["source"] for r in day["results"]} == {"billed"}
+    assert Decimal(day["totals"]["USD"]["BilledCost"]) == Decimal("93.67")
+    assert Decimal(day["superseded_estimates"]["USD"]["EffectiveCost"]) > 0
+    today = datetime.now(timezone.utc).date()
+    tot_before = _get(live_api, "/v1/costs/summary", **{"from": seeded["ce_days"][0],
+                                                        "to": (today + timedelta(days=1)).isoformat()})["totals"]
+    again = handler.run_event(event)
+    assert again["failed_scopes"] == []
+    tot_after = _get(live_api, "/v1/costs/summary", **{"from": seeded["ce_days"][0],
+                                                       "to": (today + timedelta(days=1)).isoformat()})["totals"]
+    # the second run sees a later clock: only today's running estimates may grow, billed days are identical
+    day2 = _get(live_api, "/v1/costs/summary", **{"from": ce_day, "to": nxt})
+    assert day2["totals"] == {k: v for k, v in day["totals"].items()}
+    assert Decimal(tot_after["USD"]["BilledCost"]) >= Decimal(tot_before["USD"]["BilledCost"])
+    cols = {c["name"]: c for c in _get(live_api, "/v1/collectors")["collectors"]}
+    aws = cols["aws"]
+    assert aws["status"] == "ok"
+    scopes = {s["scope"] for s in aws["scopes"]}
+    assert {"123456789012/us-east-1/ec2", "123456789012/eu-west-1/ec2", "ce/123456789012"} <= scopes
+    pts = _get(live_api, "/v1/metrics", name="aws.ec2.cpu_utilization", **{"from": today.isoformat(),
+                                                                          "to": (today + timedelta(days=1)).isoformat()})
+    assert pts["points"]
+
+
+def test_access_denied_region_visible_in_collectors(demo, live_api, monkeypatch):
+    _, handler = demo
+    from botocore.exceptions import ClientError
+
+    from cloudtally.collectors.aws import AwsClients
+
+    clients = AwsClients({})
+
+    def deny(**kw):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "DescribeDBInstances")
+
+    clients.client("rds", "eu-west-1").meta.events.register("before-call.rds.DescribeDBInstances", deny)
+    summary = handler.run_event({"collector": "aws", "config": {"regions": ["us-east-1", "eu-west-1"]}}, clients=clients)
+    assert [f["scope"] for f in summary["failed_scopes"]] == ["123456789012/eu-west-1/rds"]
+    cols = {c["name"]: c for c in _get(live_api, "/v1/collectors")["collectors"]}
+    scope = next(s for s in cols["aws"]["scopes"] if s["scope"] == "123456789012/eu-west-1/rds")
+    assert scope["status"] == "error" and scope["errors"][0]["code"] == "AccessDenied"
+    assert cols["aws"]["status"] == "failing"
+    today = datetime.now(timezone.utc).date()
+    recs = _get(live_api, "/v1/records", service="Amazon Relational Database Service", source="estimated",
+                limit=100, **{"from": today.isoformat(), "to": (today + timedelta(days=1)).isoformat()})["records"]
+    assert "us-east-1" in {r["RegionId"] for r in recs}   # the other region's records are in place

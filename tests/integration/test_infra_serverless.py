@@ -1,0 +1,69 @@
+"""serverless.yml (the alternative deploy path) is generated from the collector registry and packages offline."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from cloudtally.infra_render import SERVERLESS_YML, aws_specs, collector_artifact, render, sls_function_id
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_serverless_yml_is_rendered_from_the_registry():
+    assert SERVERLESS_YML.read_text() == render(), "serverless.yml drifted: run `cloudtally infra render`"
+
+
+def test_a_collector_added_to_the_registry_changes_the_rendering():
+    # GIVEN a collector registered (throwaway, this test only) and not yet rendered
+    extra = dataclasses.replace(aws_specs()[0], name="zz-throwaway", schedule="rate(2 hours)")
+    text = render(aws_specs() + [extra])
+    # THEN the committed file no longer matches: the drift test above fails the build until re-rendered
+    assert text != SERVERLESS_YML.read_text()
+    assert "collector-zz-throwaway" in text and "rate(2 hours)" in text
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    """`serverless package` (v3, offline) on the committed serverless.yml with stand-in artifacts."""
+    d = tmp_path_factory.mktemp("sls")
+    shutil.copy(SERVERLESS_YML, d / "serverless.yml")
+    (d / "build" / "lambda").mkdir(parents=True)
+    for name in ["api", "alerts"] + [collector_artifact(s.name) for s in aws_specs()]:
+        with zipfile.ZipFile(d / "build" / "lambda" / f"{name}.zip", "w") as z:
+            z.writestr("handler.py", "def handler(event, context):\n    return None\n")
+    env = {**os.environ, "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off", "HOME": str(d),
+           "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    r = subprocess.run([str(ROOT / "node_modules" / ".bin" / "serverless"), "package", "--package", "out"],
+                       cwd=d, env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return json.loads((d / "out" / "cloudformation-template-update-stack.json").read_text())
+
+
+def test_serverless_package_functions_and_schedules_equal_the_registry(packaged):
+    res = packaged["Resources"]
+    fns = {k for k, v in res.items() if v["Type"] == "AWS::Lambda::Function"}
+    expected = {sls_function_id(n) for n in ["api", "alerts"] + [collector_artifact(s.name) for s in aws_specs()]}
+    assert fns == expected
+    rules = [v["Properties"] for v in res.values() if v["Type"] == "AWS::Events::Rule"]
+    got = {(json.loads(t["Input"]).get("collector"), r["ScheduleExpression"], t["Arn"]["Fn::GetAtt"][0])
+           for r in rules for t in r["Targets"]}
+    want = {(s.name, s.schedule, sls_function_id(collector_artifact(s.name))) for s in aws_specs()}
+    want.add((None, "rate(1 hour)", sls_function_id("alerts")))
+    assert got == want
+    for spec in aws_specs():
+        fn = res[sls_function_id(collector_artifact(spec.name))]["Properties"]
+        assert fn["MemorySize"] == spec.memory_mb and fn["Timeout"] == spec.timeout_s
+        assert fn["Environment"]["Variables"]["CLOUDTALLY_COLLECTOR"] == spec.name
+        role = res[fn["Role"]["Fn::GetAtt"][0]]["Properties"]
+        own = [p for p in role["Policies"] if p["PolicyName"] == collector_artifact(spec.name)]
+        actions = {a for st in own[0]["PolicyDocument"]["Statement"] for a in st["Action"]}
+        assert actions == set(spec.iam_actions)
