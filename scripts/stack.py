@@ -8,6 +8,7 @@ up:    DynamoDB Local (Amazon's jar, data in .local/ddb), moto server (SNS, S3, 
        everything it started (so does `make down` from another terminal). `--detach` returns instead.
 down:  stops the processes recorded in .local/pids.json.
 reset: down, then deletes .local/ (data and keys).
+env:   prints shell exports of the API URL and keys (eval "$(.venv/bin/python scripts/stack.py env)").
 """
 
 from __future__ import annotations
@@ -138,6 +139,11 @@ def up(detach: bool, skip_collectors: bool) -> int:
             STACK.write_text(json.dumps(state, indent=2))
         if not skip_collectors:
             run_collectors(env, keys, api_url, moto)
+        if not state.get("budgets_created"):
+            create_demo_budgets(api_url, keys)
+            state["budgets_created"] = True
+            STACK.write_text(json.dumps(state, indent=2))
+        evaluate_alerts(env)
         dash = start_dashboard(keys, api_url, env, logs)
         if dash is not None:
             procs["dashboard"] = dash
@@ -186,6 +192,42 @@ def run_collectors(env: dict, keys: dict, api_url: str, moto: str) -> None:
         log(f"a collector run failed (exit {r.returncode}); see its output above and GET /v1/collectors")
 
 
+DEMO_BUDGETS = [
+    {"id": "company-monthly", "name": "Company cloud spend", "amount": "16000.00", "currency": "USD",
+     "period": "monthly"},
+    {"id": "aws-monthly", "name": "AWS", "amount": "7000.00", "currency": "USD", "period": "monthly",
+     "scope": {"provider": "AWS"}},
+    {"id": "team-ml", "name": "Team ML", "amount": "3500.00", "currency": "USD", "period": "monthly",
+     "scope": {"tags": {"team": "ml"}}},
+    {"id": "data-quarterly", "name": "Data platform (quarter)", "amount": "20000.00", "currency": "USD",
+     "period": "quarterly", "scope": {"tags": {"team": "data"}}},
+]
+
+
+def create_demo_budgets(api_url: str, keys: dict) -> None:
+    from cloudtally.client import Client
+    from cloudtally.errors import CloudTallyError
+    admin = Client(api_url, keys["admin"]["id"], keys["admin"]["secret"])
+    for b in DEMO_BUDGETS:
+        try:
+            admin.request("POST", "/v1/budgets", body=b)
+        except CloudTallyError as e:
+            log(f"budget {b['id']}: {e.message}")
+    log(f"{len(DEMO_BUDGETS)} demo budgets")
+
+
+def evaluate_alerts(env: dict) -> None:
+    """Create the alerts topic in moto and run the evaluator once (budgets + anomaly detection)."""
+    import boto3
+    sns = boto3.client("sns", region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"])
+    arn = sns.create_topic(Name="cloudtally-alerts")["TopicArn"]
+    r = subprocess.run([sys.executable, "-m", "cloudtally.cli", "alerts", "evaluate", "--sns-endpoint",
+                        env["AWS_ENDPOINT_URL"]], env={**os.environ, **env, "CLOUDTALLY_SNS_TOPIC_ARN": arn},
+                       cwd=ROOT, capture_output=True, text=True)
+    lines = (r.stdout or r.stderr).strip().splitlines()
+    log(f"alerts evaluated (exit {r.returncode}): {lines[-1][:200] if lines else ''}")
+
+
 def start_dashboard(keys: dict, api_url: str, env: dict, logs: Path) -> subprocess.Popen | None:
     server = ROOT / "scripts" / "serve_dashboard.py"
     if not server.exists():
@@ -201,12 +243,21 @@ def start_dashboard(keys: dict, api_url: str, env: dict, logs: Path) -> subproce
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["up", "down", "reset"])
+    p.add_argument("action", choices=["up", "down", "reset", "env"])
     p.add_argument("--detach", action="store_true", help="leave the stack running and return (make down stops it)")
     p.add_argument("--skip-collectors", action="store_true")
     a = p.parse_args()
     if a.action == "up":
         return up(a.detach, a.skip_collectors)
+    if a.action == "env":  # eval "$(.venv/bin/python scripts/stack.py env)" in a shell
+        st = json.loads(STACK.read_text())
+        k = st["keys"]
+        print(f"export API={st['api_url']} CLOUDTALLY_API_URL={st['api_url']}\n"
+              f"export INGEST_ID={k['ingest']['id']} INGEST_SECRET={k['ingest']['secret']}\n"
+              f"export READ_ID={k['read']['id']} READ_SECRET={k['read']['secret']}\n"
+              f"export CLOUDTALLY_API_KEY_ID={k['read']['id']} CLOUDTALLY_API_KEY_SECRET={k['read']['secret']}\n"
+              f"export ADMIN_ID={k['admin']['id']} ADMIN_SECRET={k['admin']['secret']}")
+        return 0
     down()
     if a.action == "reset":
         shutil.rmtree(LOCAL, ignore_errors=True)

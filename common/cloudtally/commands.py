@@ -57,15 +57,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _store():
+    from .config import load_settings
     from .store import Store
-    return Store()
+    return Store(load_settings())
 
 
 def _keys():
     from .auth import KeyService
-    from .config import settings
     st = _store()
-    return KeyService(st, settings().key_pepper, 0)
+    return KeyService(st, st.cfg.key_pepper, 0)
 
 
 def _keys_create(a: argparse.Namespace) -> int:

@@ -54,9 +54,18 @@ class Forecast:
     method: str
 
     def to_dict(self) -> dict:
-        return {"value": self.value, "low": self.low, "high": self.high, "spent": self.spent,
-                "run_rate": self.run_rate, "days_remaining": self.days_remaining,
+        """JSON view. Estimates are shown to 6 decimal places (``spent`` stays exact): a forecast
+        carried to 60 significant digits would claim a precision it does not have."""
+        return {"value": _show(self.value), "low": _show(self.low), "high": _show(self.high), "spent": self.spent,
+                "run_rate": _show(self.run_rate), "days_remaining": self.days_remaining,
                 "history_days": self.history_days, "confidence": self.confidence, "method": self.method}
+
+
+_SHOW = Decimal("0.000001")
+
+
+def _show(d: Decimal) -> Decimal:
+    return d.quantize(_SHOW, context=CONTEXT)
 
 
 def _div(a: Decimal, b: Decimal) -> Decimal:

@@ -2,7 +2,7 @@
 
 Deploy-time choices are CloudFormation parameters (alert e-mail, API throttling, body limit, member-account
 role pattern); build-time choices are CDK context (``stage``, ``customDomain``/``certificateArn``,
-``logRetentionDays``, ``artifactsDir``, ``allowUnbuiltArtifacts``). See docs/deploy.md.
+``logRetentionDays``, ``artifactsDir``, ``allowUnbuiltArtifacts``). See README.md ("Deploying on AWS").
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from cloudtally.money import CONTEXT
 from tests.conftest import SHARED
 
 BILLING = SHARED / "data" / "billing"
-# export column -> the FOCUS totals it becomes, per format (documented in docs/import-mappings.md)
+# export column -> the FOCUS totals it becomes, per format (documented in README.md ("Billing exports"))
 COLUMN_TO_FOCUS = {
     "BilledCost": ["BilledCost"], "EffectiveCost": ["EffectiveCost"], "ListCost": ["ListCost"],
     "ContractedCost": ["ContractedCost"],

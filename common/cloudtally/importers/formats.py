@@ -1,7 +1,7 @@
 """Per-source mappings of billing-export columns to FOCUS 1.2, and format detection.
 
 Each mapping turns the raw columns of one export format into FOCUS columns (polars expressions);
-the engine (:mod:`.engine`) validates, aggregates and sums them exactly. docs/import-mappings.md
+the engine (:mod:`.engine`) validates, aggregates and sums them exactly. README.md ("Billing exports")
 documents every mapping column by column; keep the two in step.
 
 Columns are looked up case-insensitively (Azure EA and MCA exports differ only in case), and CUR 2.0
