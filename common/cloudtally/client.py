@@ -14,7 +14,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .errors import AuthError, CloudTallyError, ProviderError, ValidationError
@@ -31,11 +33,14 @@ class SendResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
     retries: int = 0
+    spooled: int = 0      # records written to the disk spool because the API stayed unreachable
+    unspooled: int = 0    # spooled records delivered by this call
 
 
 class Client:
     def __init__(self, api_url: str, key_id: str, key_secret: str, *, batch_size: int = 1000, timeout: float = 30.0,
-                 max_attempts: int = 6, base_delay: float = 0.5, max_delay: float = 20.0, gzip_min_bytes: int = 2048):
+                 max_attempts: int = 6, base_delay: float = 0.5, max_delay: float = 20.0, gzip_min_bytes: int = 2048,
+                 spool_dir: str | Path | None = None):
         if not api_url:
             raise ValidationError("API URL is required (CLOUDTALLY_API_URL or --api-url)")
         self.api_url = api_url.rstrip("/")
@@ -47,6 +52,7 @@ class Client:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.gzip_min_bytes = gzip_min_bytes
+        self.spool_dir = Path(spool_dir) if spool_dir else None
         self.sleep = time.sleep
 
     def __repr__(self) -> str:  # never the secret
@@ -105,8 +111,14 @@ class Client:
         self.sleep(delay)
 
     def send_records(self, records: Iterable[CostRecord | Mapping[str, Any]]) -> SendResult:
-        """Post records in batches; record ids are deterministic, so a retried batch never double counts."""
+        """Post records in batches; record ids are deterministic, so a retried batch never double counts.
+
+        With a ``spool_dir``, a batch the API does not take after every retry (unreachable, 5xx, 429)
+        is written to disk instead of raising, and delivered first by the next call: an agent on a
+        host keeps its data through an outage. Rejections (4xx) are never spooled.
+        """
         out = SendResult()
+        self._drain_spool(out)
         batch: list[Any] = []
         offset = 0
 
@@ -114,11 +126,13 @@ class Client:
             nonlocal offset
             if not batch:
                 return
-            resp, retries = self.request("POST", "/v1/records", body=batch)
-            out.requests += 1
-            out.retries += retries
-            out.accepted += resp["accepted"]
-            out.rejected.extend({**r, "index": r["index"] + offset} for r in resp["rejected"])
+            try:
+                self._post_batch(batch, out, offset)
+            except ProviderError:
+                if self.spool_dir is None:
+                    raise
+                self._spool("/v1/records", list(batch))
+                out.spooled += len(batch)
             offset += len(batch)
             batch.clear()
 
@@ -128,6 +142,53 @@ class Client:
                 flush()
         flush()
         return out
+
+    def _post_batch(self, batch: list[Any], out: SendResult, offset: int) -> None:
+        resp, retries = self.request("POST", "/v1/records", body=batch)
+        out.requests += 1
+        out.retries += retries
+        out.accepted += resp["accepted"]
+        out.rejected.extend({**r, "index": r["index"] + offset} for r in resp["rejected"])
+
+    def post_or_spool(self, path: str, body: Any) -> Any | None:
+        """POST ``body``; if the API stays unreachable and a spool is configured, keep it on disk
+        (returns None) for the next call to deliver. Without a spool, the error is raised."""
+        self._drain_spool(SendResult())
+        try:
+            return self.request("POST", path, body=body)[0]
+        except ProviderError:
+            if self.spool_dir is None:
+                raise
+            self._spool(path, body)
+            return None
+
+    def _spool(self, path: str, body: Any) -> Path:
+        assert self.spool_dir is not None
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json.gz"
+        tmp = self.spool_dir / (name + ".tmp")
+        with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+            fh.write(dumps({"path": path, "body": body}))
+        tmp.rename(self.spool_dir / name)  # atomic: a crash never leaves a half-written spool file
+        log.warning("API unreachable: request to %s spooled to %s", path, self.spool_dir / name)
+        return self.spool_dir / name
+
+    def spooled_files(self) -> list[Path]:
+        return sorted(self.spool_dir.glob("*.json.gz")) if self.spool_dir and self.spool_dir.exists() else []
+
+    def _drain_spool(self, out: SendResult) -> None:
+        """Deliver spooled requests oldest first; stop at the first that still fails (kept for later)."""
+        for file in self.spooled_files():
+            with gzip.open(file, "rt", encoding="utf-8") as fh:
+                entry = loads(fh.read())
+            try:
+                resp, _ = self.request("POST", entry["path"], body=entry["body"])
+            except ProviderError:
+                return
+            if entry["path"] == "/v1/records":
+                out.unspooled += resp["accepted"]
+                out.rejected.extend({**r, "spooled_file": file.name} for r in resp["rejected"])
+            file.unlink()
 
     def summary(self, **params: Any) -> dict[str, Any]:
         return self.request("GET", "/v1/costs/summary", params=params)[0]
@@ -148,4 +209,5 @@ def from_env() -> Client:
     kid, sec = os.environ.get(config.ENV_API_KEY_ID, ""), os.environ.get(config.ENV_API_KEY_SECRET, "")
     if not kid or not sec:
         raise CloudTallyError(f"set {config.ENV_API_KEY_ID} and {config.ENV_API_KEY_SECRET}", code="missing_key")
-    return Client(os.environ.get(config.ENV_API_URL, ""), kid, sec)
+    return Client(os.environ.get(config.ENV_API_URL, ""), kid, sec,
+                  spool_dir=os.environ.get(config.ENV_SPOOL_DIR) or None)

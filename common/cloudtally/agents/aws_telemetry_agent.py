@@ -48,7 +48,7 @@ class AWSTelemetryAgent:
     def __init__(self, openfinops_endpoint: str | None = None, aws_region: str | None = None, *,
                  server_url: str | None = None, region: str | None = None, agent_id: str | None = None,
                  api_key_id: str | None = None, api_key_secret: str | None = None, clients: Any = None,
-                 config: dict[str, Any] | None = None, window_hours: int = 1):
+                 config: dict[str, Any] | None = None, window_hours: int = 1, spool_dir: str | None = None):
         self.endpoint = (openfinops_endpoint or server_url or os.environ.get(DEFAULT_ENDPOINT_ENV)
                          or os.environ.get(ct_config.ENV_API_URL) or "")
         if not self.endpoint:
@@ -58,7 +58,8 @@ class AWSTelemetryAgent:
         self.hostname = socket.gethostname()
         self.agent_id = agent_id or f"aws-{self.aws_region}-{self.hostname}-{uuid.uuid4().hex[:8]}"
         self.client = Client(self.endpoint, api_key_id or os.environ.get(ct_config.ENV_API_KEY_ID, ""),
-                             api_key_secret or os.environ.get(ct_config.ENV_API_KEY_SECRET, ""), max_attempts=4)
+                             api_key_secret or os.environ.get(ct_config.ENV_API_KEY_SECRET, ""), max_attempts=4,
+                             spool_dir=spool_dir or os.environ.get(ct_config.ENV_SPOOL_DIR) or None)
         self.clients = clients
         self.config = {"regions": [self.aws_region], "cost_explorer": False, **(config or {})}
         self.window_hours = window_hours
@@ -94,9 +95,12 @@ class AWSTelemetryAgent:
 
     def send_telemetry_data(self, data: dict[str, Any]) -> bool:
         try:
-            resp, _ = self.client.request("POST", "/api/v1/telemetry/ingest", body=data)
+            resp = self.client.post_or_spool("/api/v1/telemetry/ingest", data)
         except CloudTallyError as e:
             log.error("telemetry not sent: %s", e.message)
+            return False
+        if resp is None:
+            log.warning("server unreachable: telemetry spooled to %s for the next run", self.client.spool_dir)
             return False
         if resp.get("rejected"):
             log.warning("server rejected %d telemetry items", len(resp["rejected"]))

@@ -38,6 +38,8 @@ def add_commands(sub: Any) -> None:
     aws.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
     aws.add_argument("--agent-id", default=None)
     aws.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    aws.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
+                     help="keep payloads the API does not take (outage) on disk and send them next time")
     aws.set_defaults(func=_agent_aws)
 
 
@@ -75,7 +77,8 @@ def _agent_aws(args: argparse.Namespace) -> int:
 
     if not args.endpoint:
         raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
-    agent = AWSTelemetryAgent(openfinops_endpoint=args.endpoint, aws_region=args.region, agent_id=args.agent_id)
+    agent = AWSTelemetryAgent(openfinops_endpoint=args.endpoint, aws_region=args.region, agent_id=args.agent_id,
+                              spool_dir=args.spool_dir)
     if not agent.register_agent():
         print("error: agent registration failed", file=sys.stderr)
         return 3
