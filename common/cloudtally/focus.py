@@ -187,9 +187,9 @@ def parse_time(value: Any) -> datetime:
         s = value.strip()
         if len(s) > 40 or not s:
             raise ValueError("expected an ISO 8601 timestamp")
-        if s.endswith("Z") or s.endswith("z"):
+        if s[-1] in "zZ":
             s = s[:-1] + "+00:00"
-        dt = datetime.fromisoformat(s.replace(" ", "T", 1) if len(s) > 10 else s)
+        dt = datetime.fromisoformat(s)
     else:
         raise ValueError("expected an ISO 8601 timestamp")
     if dt.tzinfo is None:
@@ -229,7 +229,7 @@ def record_id(r: CostRecord) -> str:
 
 def parse_record(obj: Any) -> CostRecord:
     """Validate one JSON-like record; raise :class:`ValidationError` listing every field error."""
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, dict) and not isinstance(obj, Mapping):  # dict first: the ABC check is slow
         raise ValidationError("record must be a JSON object", details=[{"field": "", "message": "not an object"}])
     errors: list[dict[str, str]] = []
     vals: dict[str, Any] = {}
@@ -322,7 +322,7 @@ def parse_record(obj: Any) -> CostRecord:
 
 
 def _parse_tags(v: Any, err) -> dict[str, str] | None:
-    if not isinstance(v, Mapping):
+    if not isinstance(v, dict) and not isinstance(v, Mapping):
         err("Tags", "expected an object of string keys and values")
         return None
     if len(v) > MAX_TAGS:

@@ -112,6 +112,7 @@ async function load({ quiet = false } = {}) {
     setStatus(empty ? "empty" : "ready",
       empty ? "No cost data for this selection. Widen the date range or clear a filter. " : "",
       h("span", { class: "muted" }, `Updated ${at}; refreshes every ${(await loadConfig()).refreshSeconds} s.`));
+    if (!performance.getEntriesByName("cloudtally-usable").length) performance.mark("cloudtally-usable");
   } catch (err) {
     if (seq !== loadSeq) return;
     renderError(err);
