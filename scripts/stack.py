@@ -163,7 +163,12 @@ CloudTally is up.
         if detach:
             return 0
         log("Ctrl-C (or `make down`) stops everything")
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        # explicit: a shell that starts us in the background ignores SIGINT, and `make down`/kill sends SIGTERM
+        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGTERM, interrupt)
         while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
         dead = [k for k, p in procs.items() if p.poll() is not None]

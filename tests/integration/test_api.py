@@ -212,25 +212,34 @@ def _snapshot(ts: int, rate: str = "0.096"):
 
 
 def test_openfinops_register_and_twelve_snapshots_count_the_hour_once(api, keys, store):
+    from datetime import datetime, timedelta, timezone
+
     from cloudtally.money import dumps
     h = key_headers(keys["ingest"], **{"Content-Type": "application/json"})
     reg = {"agent_id": "aws-agent-1", "hostname": "h", "cloud_provider": "aws", "region": "us-west-2",
            "agent_type": "aws_telemetry", "agent_version": "1.0.0", "config": {"interval": 300}}
     r = api.http.post("/api/v1/agents/register", headers=h, body=json.dumps(reg))
     assert r.status_code == 200
-    hour = 1725148800  # 2024-09-01T00:00:00Z
+    # two recent hours (metric points older than their 30-day retention are dropped on arrival)
+    start = (datetime.now(timezone.utc) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    hour = int(start.timestamp())
     for i in range(12):  # every 5 minutes
         r = api.http.post("/api/v1/telemetry/ingest", headers=h, body=dumps(_snapshot(hour + 300 * i)))
         assert r.status_code == 200 and json.loads(r.body)["records"] == 2
     r = api.http.post("/api/v1/telemetry/ingest", headers=h, body=dumps(_snapshot(hour + 3600, "0.1")))
-    s = _summary(api, keys["read"], "from=2024-09-01&to=2024-09-02&granularity=total&group_by=service")
+    day, next_day = start.date(), start.date() + timedelta(days=1)
+    s = _summary(api, keys["read"], f"from={day}&to={next_day}&granularity=total&group_by=service")
     got = {x["group"]["service"]: x["BilledCost"] for x in s["results"]}
     # two hours of EC2 (0.096 + 0.1), two hours of S3 (2 × 0.004): not 12 × 0.096
     assert got == {"Amazon Elastic Compute Cloud": "0.196", "Amazon Simple Storage Service": "0.008"}
-    pts = store.query_metrics("ec2.cpu_utilization", s and __import__("datetime").date(2024, 9, 1),
-                              __import__("datetime").date(2024, 9, 2))
+    pts = store.query_metrics("ec2.cpu_utilization", day, next_day)
     assert len(pts) == 13 and pts[0]["value"] == Decimal("12.5")
     assert [a.sk for a in store.list_agents()] == ["aws-agent-1"]
+    # a snapshot older than the metric retention still counts its cost; its metric points are not kept
+    old = api.http.post("/api/v1/telemetry/ingest", headers=h, body=dumps(_snapshot(1725148800)))
+    assert json.loads(old.body)["records"] == 2
+    assert store.query_metrics("ec2.cpu_utilization", __import__("datetime").date(2024, 9, 1),
+                               __import__("datetime").date(2024, 9, 2)) == []
 
 
 def test_openfinops_bad_payloads_are_4xx(api, keys):

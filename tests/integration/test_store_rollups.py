@@ -172,3 +172,19 @@ def test_top_resources_and_pagination(store):
         if not cursor:
             break
     assert sorted(seen) == sorted(r.id for r in recs)
+
+
+def test_two_stores_on_different_tables_in_one_process_stay_apart(store, ddb_endpoint):
+    from cloudtally.config import Settings
+    from cloudtally.store import Store
+    other = Store(Settings(table=f"{store.table}-b", dynamodb_endpoint=ddb_endpoint))
+    other.create_table()
+    try:
+        store.put_key("ctk_a", "a", {"read"}, "h")
+        other.put_key("ctk_b", "b", {"read"}, "h")
+        store.set_collector_status("aws", "r1", status="ok", records=1)
+        assert [k.sk for k in store.list_keys()] == ["ctk_a"]
+        assert [k.sk for k in other.list_keys()] == ["ctk_b"]
+        assert other.collectors() == [] and store.collectors()[0]["name"] == "aws"
+    finally:
+        other.delete_table()

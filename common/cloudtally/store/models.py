@@ -18,6 +18,7 @@ Item kinds (``pk`` / ``sk``):
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from pynamodb.attributes import (Attribute, JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
@@ -94,11 +95,21 @@ class MetricItem(TableItem):
 ALL_MODELS = (TableItem, ApiKeyItem, AgentItem, CollectorStatusItem, MetricItem)
 
 
-def bind(settings: Settings) -> None:
-    """Point every model at the configured table, region and (for local stacks) endpoint."""
-    for m in ALL_MODELS:
-        m.Meta.table_name = settings.table
-        m.Meta.region = settings.region
-        m.Meta.host = settings.dynamodb_endpoint
-        # a fresh connection picks the new binding up
-        m._connection = None
+_BOUND: dict[tuple, SimpleNamespace] = {}
+
+
+def bound_models(settings: Settings) -> SimpleNamespace:
+    """The models bound to one table/region/endpoint: subclasses with their own ``Meta``.
+
+    Binding per store (not by mutating the shared ``Meta``) lets two stores on different tables live in
+    one process (tests, benchmarks, a CLI importing into one table while serving another).
+    """
+    key = (settings.table, settings.region, settings.dynamodb_endpoint)
+    ns = _BOUND.get(key)
+    if ns is None:
+        meta = type("Meta", (), {"table_name": settings.table, "region": settings.region,
+                                 "host": settings.dynamodb_endpoint, "billing_mode": "PAY_PER_REQUEST"})
+        ns = SimpleNamespace(**{m.__name__: type(m.__name__, (m,), {"Meta": meta, "__module__": m.__module__})
+                                for m in ALL_MODELS})
+        _BOUND[key] = ns
+    return ns

@@ -29,7 +29,7 @@ from ..errors import BadRequest, NotFound, StoreError
 from ..focus import UTC, CostRecord, MetricPoint, iso
 from ..money import CONTEXT, ZERO, fmt
 from . import codec, rollup
-from .models import AgentItem, ApiKeyItem, CollectorStatusItem, MetricItem, TableItem, bind
+from .models import AgentItem, ApiKeyItem, CollectorStatusItem, bound_models
 
 log = logging.getLogger("cloudtally.store")
 
@@ -70,7 +70,7 @@ class Store:
     def __init__(self, cfg: Settings | None = None, *, connection: Connection | None = None,
                  max_attempts: int = 8, base_delay: float = 0.05, max_delay: float = 2.0, workers: int = 4):
         self.cfg = cfg or default_settings()
-        bind(self.cfg)
+        self.m = bound_models(self.cfg)
         self.table = self.cfg.table
         self.conn = connection or Connection(region=self.cfg.region, host=self.cfg.dynamodb_endpoint,
                                              max_retry_attempts=2, connect_timeout_seconds=5,
@@ -125,15 +125,15 @@ class Store:
     # ------------------------------------------------------------------ schema
     def create_table(self, *, wait: bool = True) -> bool:
         """Create the table (on-demand, TTL on ``ttl``); returns False if it already existed."""
-        if TableItem.exists():
+        if self.m.TableItem.exists():
             return False
         # PynamoDB enables TTL on the model's TTLAttribute ("ttl") as part of create_table
-        TableItem.create_table(billing_mode="PAY_PER_REQUEST", wait=wait)
+        self.m.TableItem.create_table(billing_mode="PAY_PER_REQUEST", wait=wait)
         return True
 
     def delete_table(self) -> None:
-        if TableItem.exists():
-            TableItem.delete_table()
+        if self.m.TableItem.exists():
+            self.m.TableItem.delete_table()
 
     # ------------------------------------------------------------------ records
     def write_records(self, records: Iterable[CostRecord], *, refresh: bool = False) -> WriteResult:
@@ -526,52 +526,52 @@ class Store:
 
     # ------------------------------------------------------------------ keys, agents, collectors
     def put_key(self, key_id: str, name: str, scopes: set[str], secret_hash: str) -> ApiKeyItem:
-        item = ApiKeyItem(pk="K", sk=key_id, name=name, scopes=set(scopes), secret_hash=secret_hash,
+        item = self.m.ApiKeyItem(pk="K", sk=key_id, name=name, scopes=set(scopes), secret_hash=secret_hash,
                           created_at=datetime.now(UTC))
-        item.save(condition=ApiKeyItem.sk.does_not_exist())
+        item.save(condition=self.m.ApiKeyItem.sk.does_not_exist())
         return item
 
     def get_key(self, key_id: str) -> ApiKeyItem | None:
         if not key_id or len(key_id.encode()) > 256:
             return None  # no key has such an id (and DynamoDB rejects sort keys over 1 KB)
         try:
-            return ApiKeyItem.get("K", key_id, consistent_read=True)
-        except ApiKeyItem.DoesNotExist:
+            return self.m.ApiKeyItem.get("K", key_id, consistent_read=True)
+        except self.m.ApiKeyItem.DoesNotExist:
             return None
 
     def list_keys(self) -> list[ApiKeyItem]:
-        return list(ApiKeyItem.query("K"))
+        return list(self.m.ApiKeyItem.query("K"))
 
     def revoke_key(self, key_id: str) -> ApiKeyItem:
         item = self.get_key(key_id)
         if item is None:
             raise NotFound(f"no key {key_id}")
         if item.revoked_at is None:
-            item.update(actions=[ApiKeyItem.revoked_at.set(datetime.now(UTC))])
+            item.update(actions=[self.m.ApiKeyItem.revoked_at.set(datetime.now(UTC))])
         return item
 
     def register_agent(self, agent_id: str, info: dict[str, Any]) -> AgentItem:
         now = datetime.now(UTC)
-        item = AgentItem(pk="A", sk=agent_id, registered_at=now, last_seen=now, **info)
+        item = self.m.AgentItem(pk="A", sk=agent_id, registered_at=now, last_seen=now, **info)
         item.save()
         return item
 
     def touch_agent(self, agent_id: str) -> None:
         try:
-            AgentItem(pk="A", sk=agent_id).update(actions=[AgentItem.last_seen.set(datetime.now(UTC))],
-                                                        condition=AgentItem.pk.exists())
+            self.m.AgentItem(pk="A", sk=agent_id).update(actions=[self.m.AgentItem.last_seen.set(datetime.now(UTC))],
+                                                        condition=self.m.AgentItem.pk.exists())
         except PynamoDBException as e:
             if _err_code(e) != "ConditionalCheckFailedException":
                 raise
 
     def list_agents(self) -> list[AgentItem]:
-        return list(AgentItem.query("A"))
+        return list(self.m.AgentItem.query("A"))
 
     def set_collector_status(self, collector: str, scope: str, *, status: str, records: int = 0,
                              errors: list[dict] | None = None, cursor: str | None = None) -> None:
         now = datetime.now(UTC)
         prev = self.get_collector_status(collector, scope)
-        CollectorStatusItem(
+        self.m.CollectorStatusItem(
             pk="C", sk=f"{collector}#{scope}", collector=collector, scope=scope, status=status, last_run=now,
             last_success=now if status == "ok" else (prev.last_success if prev else None),
             cursor=cursor if cursor is not None else (prev.cursor if prev else None),
@@ -579,14 +579,14 @@ class Store:
 
     def get_collector_status(self, collector: str, scope: str) -> CollectorStatusItem | None:
         try:
-            return CollectorStatusItem.get("C", f"{collector}#{scope}", consistent_read=True)
-        except CollectorStatusItem.DoesNotExist:
+            return self.m.CollectorStatusItem.get("C", f"{collector}#{scope}", consistent_read=True)
+        except self.m.CollectorStatusItem.DoesNotExist:
             return None
 
     def collectors(self) -> list[dict[str, Any]]:
         """Status of each collector: its scopes, last run and success, records, errors."""
         out: dict[str, dict[str, Any]] = {}
-        for it in CollectorStatusItem.query("C"):
+        for it in self.m.CollectorStatusItem.query("C"):
             c = out.setdefault(it.collector, {"name": it.collector, "status": "ok", "last_run": None,
                                               "last_success": None, "records": 0, "scopes": []})
             c["scopes"].append({"scope": it.scope, "status": it.status, "last_run": iso(it.last_run),
@@ -602,9 +602,14 @@ class Store:
 
     # ------------------------------------------------------------------ metrics
     def write_metrics(self, points: Iterable[MetricPoint]) -> int:
+        """Write metric points (idempotent per series and time) with a TTL; returns how many were kept
+        (points already past the retention of ``CLOUDTALLY_METRIC_TTL_DAYS`` are dropped)."""
         items: dict[tuple, dict] = {}
         ttl_s = self.cfg.metric_ttl_days * 86400
+        now = time.time()
         for p in points:
+            if p.timestamp.timestamp() + ttl_s <= now:
+                continue  # older than the retention: DynamoDB's TTL would delete it on arrival
             pk = f"M#{p.name}#{p.timestamp.strftime('%Y-%m-%d')}"
             sk = f"{p.series}|{iso(p.timestamp)}"
             it = {"pk": {"S": pk}, "sk": {"S": sk}, "v": {"N": fmt(p.value)},
