@@ -49,6 +49,8 @@ def test_refresh_reads_price_list_responses():
     # a small catalog: one instance type, one volume type, one region
     doc["services"]["ec2"]["regions"] = {"us-east-1": {"m5.large": "0.096"}}
     doc["services"]["ebs"]["regions"] = {"us-east-1": {"gp3": "0.08"}}
+    for svc in ("rds", "rds_storage", "lambda", "eks", "s3"):
+        doc["services"][svc]["regions"] = {}
     pricing = boto3.client("pricing", region_name="us-east-1")
     with Stubber(pricing) as stub:
         stub.add_response("get_products", rec, {"ServiceCode": "AmazonEC2", "FormatVersion": "aws_v1", "Filters": ANY})
@@ -61,3 +63,57 @@ def test_refresh_reads_price_list_responses():
     assert out["version"] == "2026-12-01"
     ec2_src = next(s for s in out["sources"] if s["service"] == "ec2")
     assert ec2_src["retrieved"] == "2026-12-01" and ec2_src["method"] == "pricing:GetProducts"
+
+
+def _product(attrs: dict, usd: str, unit: str = "Hrs") -> str:
+    """One Price List product as GetProducts returns it (a JSON string), first tier first."""
+    return json.dumps({"product": {"productFamily": attrs.pop("productFamily", "Compute"), "attributes": attrs},
+                       "terms": {"OnDemand": {"T1": {"priceDimensions": {
+                           "D2": {"beginRange": "6000000000", "pricePerUnit": {"USD": "0.0000150000"}, "unit": unit},
+                           "D1": {"beginRange": "0", "pricePerUnit": {"USD": usd}, "unit": unit}}}}}})
+
+
+def test_refresh_rereads_rds_lambda_eks_and_s3_and_reports_what_it_could_not():
+    doc = json.loads(json.dumps(catalog.load("aws").doc, default=str))
+    doc["services"]["ec2"]["regions"] = {}
+    doc["services"]["ebs"]["regions"] = {}
+    doc["services"]["rds"]["regions"] = {"us-east-1": {"postgres": {"db.t3.medium": "0.072"}}}
+    doc["services"]["rds_storage"]["regions"] = {"us-east-1": {"gp3": "0.115"}}
+    doc["services"]["lambda"]["regions"] = {"us-east-1": {"arm64": {"GB-Second": "0.0000133334", "Request": "0.0000002"}}}
+    doc["services"]["eks"]["regions"] = {"us-east-1": {"standard": "0.10", "extended": "0.60"}}
+    doc["services"]["s3"]["regions"] = {"us-east-1": {"STANDARD": "0.023"}}
+    pricing = boto3.client("pricing", region_name="us-east-1")
+    p = {"FormatVersion": "aws_v1"}
+
+    def expect(service, filters, products):
+        stub.add_response("get_products", {**p, "PriceList": products}, {
+            "ServiceCode": service, "FormatVersion": "aws_v1",
+            "Filters": [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in filters.items()]})
+
+    with Stubber(pricing) as stub:
+        expect("AmazonRDS", {"regionCode": "us-east-1", "productFamily": "Database Instance", "deploymentOption": "Single-AZ",
+                             "databaseEngine": "PostgreSQL", "instanceType": "db.t3.medium"},
+               [_product({"instanceType": "db.t3.medium"}, "0.0730000000")])
+        expect("AmazonRDS", {"regionCode": "us-east-1", "productFamily": "Database Storage", "deploymentOption": "Single-AZ",
+                             "volumeType": "General Purpose-GP3", "databaseEngine": "MySQL"},
+               [_product({"volumeType": "General Purpose-GP3"}, "0.1150000000", "GB-Mo")])
+        expect("AWSLambda", {"regionCode": "us-east-1", "group": "AWS-Lambda-Duration-ARM"},
+               [_product({"group": "AWS-Lambda-Duration-ARM"}, "0.0000133334", "Lambda-GB-Second")])
+        expect("AWSLambda", {"regionCode": "us-east-1", "group": "AWS-Lambda-Requests-ARM"}, [])  # not answered
+        eks = [_product({"usagetype": "USE1-AmazonEKS-Hours:extendedSupport"}, "0.6000000000"),
+               _product({"usagetype": "USE1-AmazonEKS-Hours:perCluster"}, "0.1000000000")]
+        expect("AmazonEKS", {"regionCode": "us-east-1"}, eks)
+        expect("AmazonEKS", {"regionCode": "us-east-1"}, eks)
+        expect("AmazonS3", {"regionCode": "us-east-1", "productFamily": "Storage", "volumeType": "Standard"},
+               [_product({"volumeType": "Standard"}, "0.0230000000", "GB-Mo")])
+        out = refresh_aws(doc, pricing, today=date(2026, 12, 1))
+        stub.assert_no_pending_responses()
+    sv = out["services"]
+    assert sv["rds"]["regions"]["us-east-1"]["postgres"]["db.t3.medium"] == "0.0730000000"
+    assert sv["rds_storage"]["regions"]["us-east-1"]["gp3"] == "0.1150000000"
+    assert sv["lambda"]["regions"]["us-east-1"]["arm64"] == {"GB-Second": "0.0000133334", "Request": "0.0000002"}
+    assert sv["eks"]["regions"]["us-east-1"] == {"standard": "0.1000000000", "extended": "0.6000000000"}
+    assert sv["s3"]["regions"]["us-east-1"]["STANDARD"] == "0.0230000000"   # first tier, not the 6B+ tier
+    lam = next(x for x in out["sources"] if x["service"] == "lambda")
+    assert lam["not_refreshed"] == ["us-east-1/arm64/Request"] and lam["retrieved"] == "2026-12-01"
+    assert all(x["method"] == "pricing:GetProducts" for x in out["sources"])

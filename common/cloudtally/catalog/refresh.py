@@ -1,9 +1,14 @@
 """Regenerate the AWS catalog from the AWS Price List Query API (``pricing:GetProducts``).
 
-Maintainer tool only (``scripts/refresh_aws_catalog.py``); never run at collection time. It refreshes
-the EC2 (Linux, shared tenancy, on-demand) and EBS prices of the newest catalog file for the
-instance types and regions that file already lists, and writes a new version with the source and
-date. Other services are carried over unchanged and say so in ``sources``.
+Maintainer tool only (``scripts/refresh_aws_catalog.py``); never run at collection time. For the
+keys and regions the newest catalog file already lists, it re-reads the on-demand USD price (first
+tier) of every service the collector prices — EC2 (Linux, shared tenancy), EBS, RDS instances
+(Single-AZ) and storage, Lambda (GB-second and requests, x86 and Arm), EKS control plane (standard
+and extended support), S3 storage classes — and writes a new version with the source and date. A
+key the API does not answer keeps its previous price and is listed in ``sources[].not_refreshed``.
+
+Products are selected by ``regionCode`` (+ product family) with ``TERM_MATCH`` filters, then by the
+attribute values below (the Price List's own vocabulary: ``aws pricing get-attribute-values``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,45 @@ def on_demand_usd(product: dict[str, Any]) -> Decimal:
     raise ValueError(f"no on-demand USD price for {product.get('product', {}).get('sku')}")
 
 
+# catalog key -> Price List attribute values
+RDS_ENGINES = {"mysql": "MySQL", "postgres": "PostgreSQL", "mariadb": "MariaDB"}
+RDS_STORAGE = {"gp2": "General Purpose", "gp3": "General Purpose-GP3", "io1": "Provisioned IOPS",
+               "io2": "Provisioned IOPS-IO2", "standard": "Magnetic"}
+S3_CLASSES = {"STANDARD": "Standard", "STANDARD_IA": "Standard - Infrequent Access",
+              "ONEZONE_IA": "One Zone - Infrequent Access", "GLACIER_IR": "Glacier Instant Retrieval",
+              "GLACIER": "Amazon Glacier", "DEEP_ARCHIVE": "Glacier Deep Archive",
+              "INTELLIGENT_TIERING_FA": "Intelligent-Tiering Frequent Access",
+              "INTELLIGENT_TIERING_IA": "Intelligent-Tiering Infrequent Access",
+              "INTELLIGENT_TIERING_AIA": "Intelligent-Tiering Archive Instant Access"}
+LAMBDA_GROUPS = {("x86_64", "GB-Second"): "AWS-Lambda-Duration", ("arm64", "GB-Second"): "AWS-Lambda-Duration-ARM",
+                 ("x86_64", "Request"): "AWS-Lambda-Requests", ("arm64", "Request"): "AWS-Lambda-Requests-ARM"}
+EKS_USAGE = {"standard": "AmazonEKS-Hours:perCluster", "extended": "AmazonEKS-Hours:extendedSupport"}
+
+
+def _attr(p: dict[str, Any], name: str) -> str:
+    return str(p.get("product", {}).get("attributes", {}).get(name, ""))
+
+
+def _refresh_table(table: dict[str, Any], lookup, missed: list[str], label: str) -> None:
+    """Replace each leaf price of ``table`` (nested dict of keys → price) with ``lookup(path)``."""
+    for key, val in table.items():
+        if isinstance(val, dict):
+            _refresh_table(val, lambda path, k=key: lookup((k,) + path), missed, f"{label}/{key}")
+            continue
+        price = lookup((key,))
+        if price is None:
+            missed.append(f"{label}/{key}")
+        else:
+            table[key] = fmt(price)
+
+
+def _first(products: Iterator[dict[str, Any]], pred=lambda p: True) -> Decimal | None:
+    for p in products:
+        if pred(p):
+            return on_demand_usd(p)
+    return None
+
+
 def refresh_aws(doc: dict[str, Any], pricing: Any, *, today: date | None = None) -> dict[str, Any]:
     """A new catalog document from ``doc`` with EC2 and EBS prices re-read from the Price List API."""
     today = today or date.today()
@@ -61,10 +105,32 @@ def refresh_aws(doc: dict[str, Any], pricing: Any, *, today: date | None = None)
                 "regionCode": region, "productFamily": "Storage", "volumeApiName": api_name})]
             if found:
                 vols[vt] = fmt(found[0])
+    missed: dict[str, list[str]] = {k: [] for k in ("rds", "lambda", "eks", "s3")}
+    services = out["services"]
+    for region, engines in services.get("rds", {}).get("regions", {}).items():
+        _refresh_table(engines, lambda path, r=region: _first(_products(pricing, "AmazonRDS", {
+            "regionCode": r, "productFamily": "Database Instance", "deploymentOption": "Single-AZ",
+            "databaseEngine": RDS_ENGINES.get(path[0], path[0]), "instanceType": path[1]})), missed["rds"], region)
+    for region, vols in services.get("rds_storage", {}).get("regions", {}).items():
+        _refresh_table(vols, lambda path, r=region: _first(_products(pricing, "AmazonRDS", {
+            "regionCode": r, "productFamily": "Database Storage", "deploymentOption": "Single-AZ",
+            "volumeType": RDS_STORAGE.get(path[0], path[0]), "databaseEngine": "MySQL"})), missed["rds"], region)
+    for region, archs in services.get("lambda", {}).get("regions", {}).items():
+        _refresh_table(archs, lambda path, r=region: _first(_products(pricing, "AWSLambda", {
+            "regionCode": r, "group": LAMBDA_GROUPS.get((path[0], path[1]), "")})), missed["lambda"], region)
+    for region, tiers in services.get("eks", {}).get("regions", {}).items():
+        _refresh_table(tiers, lambda path, r=region: _first(
+            _products(pricing, "AmazonEKS", {"regionCode": r}),
+            lambda p, k=path[0]: _attr(p, "usagetype").endswith(EKS_USAGE.get(k, "?"))), missed["eks"], region)
+    for region, classes in services.get("s3", {}).get("regions", {}).items():
+        _refresh_table(classes, lambda path, r=region: _first(_products(pricing, "AmazonS3", {
+            "regionCode": r, "productFamily": "Storage", "volumeType": S3_CLASSES.get(path[0], path[0])})),
+            missed["s3"], region)
     out["version"] = today.isoformat()
-    for s in out["sources"]:
-        if s["service"] in ("ec2", "ebs"):
-            s.update({"url": PRICE_LIST_URL, "retrieved": today.isoformat(), "method": "pricing:GetProducts"})
-        else:
-            s["method"] = f"carried over from catalog {doc['version']}"
+    for src in out["sources"]:
+        src.update({"url": PRICE_LIST_URL, "retrieved": today.isoformat(), "method": "pricing:GetProducts"})
+        gaps = missed.get(src["service"]) or []
+        if gaps:
+            src["not_refreshed"] = gaps
+        src.pop("checked", None)
     return out
