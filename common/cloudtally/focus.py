@@ -347,18 +347,6 @@ _TIME_SET = frozenset(TIME_COLUMNS)
 _CURRENCY_SET = frozenset(CURRENCY_COLUMNS)
 
 
-def parse_records(items: Iterable[Any]) -> tuple[list[CostRecord], list[dict[str, Any]]]:
-    """Validate a batch; return the valid records and ``[{"index", "errors"}]`` for the rest."""
-    good: list[CostRecord] = []
-    bad: list[dict[str, Any]] = []
-    for i, obj in enumerate(items):
-        try:
-            good.append(parse_record(obj))
-        except ValidationError as e:
-            bad.append({"index": i, "errors": e.details})
-    return good, bad
-
-
 # ---------------------------------------------------------------- metric points
 
 @dataclass(slots=True)
@@ -423,4 +411,3 @@ def day_floor(dt: datetime) -> datetime:
 
 
 ONE_HOUR = timedelta(hours=1)
-ONE_DAY = timedelta(days=1)

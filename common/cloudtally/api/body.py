@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import zlib
 from typing import Any, Mapping
 
@@ -135,6 +134,3 @@ class _Invalid:
 def is_invalid(x: Any) -> bool:
     return isinstance(x, _Invalid)
 
-
-def dumps_compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))

@@ -114,19 +114,3 @@ def from_item(item: dict[str, dict[str, Any]]) -> CostRecord:
     if "BillingPeriodStart" not in vals:
         vals["BillingPeriodStart"], vals["BillingPeriodEnd"] = month_bounds(vals["ChargePeriodStart"])
     return CostRecord(**vals, id=item["sk"]["S"])
-
-
-def item_size(item: dict[str, dict[str, Any]]) -> int:
-    """DynamoDB's item size: UTF-8 names + values (numbers ~ digits/2 + 1)."""
-    n = 0
-    for k, av in item.items():
-        n += len(k.encode())
-        if "S" in av:
-            n += len(av["S"].encode())
-        elif "N" in av:
-            n += (len(av["N"].replace("-", "").replace(".", "")) + 1) // 2 + 1
-        elif "B" in av:
-            n += len(av["B"])
-        elif "M" in av:
-            n += 3 + item_size(av["M"]) + len(av["M"])
-    return n
