@@ -65,18 +65,24 @@ def authed(app: Chalice, scope: str) -> None:
     app.current_request.context["cloudtally_key_id"] = principal.key_id
 
 
+def exception_response(exc: Exception, where: str) -> Response:
+    """The one mapping of an exception to a response: CloudTallyError to its status (503 with
+    Retry-After for the store), anything else to a logged 500 without a traceback in the body."""
+    if isinstance(exc, CloudTallyError):
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, StoreError) else None
+        return error(exc.status, exc.code, exc.message, exc.details, headers)
+    log.error("unhandled error in %s", where, exc_info=exc)
+    return error(500, "internal", "internal error; the request id is in X-Request-Id")
+
+
 def handle(fn: Callable[..., Response]) -> Callable[..., Response]:
-    """Map CloudTallyError to its status (Chalice would turn any view exception into a 500)."""
+    """Map exceptions in a view (Chalice would turn any of them into its own 500)."""
 
     def view(*args: Any, **kwargs: Any) -> Response:
         try:
             return fn(*args, **kwargs)
-        except CloudTallyError as e:
-            headers = {"Retry-After": str(e.retry_after)} if isinstance(e, StoreError) else None
-            return error(e.status, e.code, e.message, e.details, headers)
-        except Exception:  # a real outage or a bug: logged with traceback, answered without one
-            log.exception("unhandled error in %s", fn.__name__)
-            return error(500, "internal", "internal error; the request id is in X-Request-Id")
+        except Exception as e:  # mapped, never swallowed: see exception_response
+            return exception_response(e, fn.__name__)
 
     view.__name__ = fn.__name__
     view.__doc__ = fn.__doc__
@@ -109,12 +115,8 @@ def install(app: Chalice) -> None:
         rid = (event.headers.get("x-request-id") or uuid.uuid4().hex)[:64] if event else uuid.uuid4().hex
         try:
             resp = get_response(event)
-        except CloudTallyError as e:
-            headers = {"Retry-After": str(e.retry_after)} if isinstance(e, StoreError) else None
-            resp = error(e.status, e.code, e.message, e.details, headers)
-        except Exception:  # a real outage or a bug: logged with traceback, answered without one
-            log.exception("unhandled error on %s %s", event.method if event else "?", event.path if event else "?")
-            resp = error(500, "internal", "internal error; the request id is in X-Request-Id")
+        except Exception as e:  # outside a view (middleware, routing): the same mapping
+            resp = exception_response(e, f"{event.method if event else '?'} {event.path if event else '?'}")
         resp = _reshape_chalice_error(resp)
         resp.headers["X-Request-Id"] = rid
         # never the headers or body: they carry key secrets
