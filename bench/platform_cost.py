@@ -1,17 +1,26 @@
 #!/usr/bin/env python3
-"""Monthly AWS bill of running CloudTally itself, for N resources collected hourly, from measured units.
+"""Monthly AWS bill of running CloudTally itself for N resources collected hourly, from measured units.
 
-Measured here (DynamoDB Local, the real Store and ApiService in-process):
-  * WRU and RRU per ingested record (records + rollup dirty marks + key lookups), from ConsumedCapacity
-    (Store.capacity). DynamoDB Local under-counts TransactWriteItems, so any transactional write is
-    re-priced from its item sizes (2 WRU per started KB per item).
-  * RRU per dashboard load (summary grouped by service over 30 days, plus top resources).
-  * handler durations: the API's ingest of one batch and one dashboard load, at the configured memory.
-Derived from the registry: collector runs per month (each AWS collector's schedule), Cost Explorer requests
-(one per run and page), Lambda GB-seconds at each function's memory. Prices: the versioned catalog file
+What is measured (DynamoDB Local, the real collector runner with incremental delivery, the real API
+service and store in-process): a simulated fleet of ``--sample`` resources (EC2 instances with CPU
+metrics, EBS volumes, RDS instances, Lambda functions and S3 buckets, 5 % of instances replaced each
+day) is collected by **hourly runs over one whole day** — 23 hourly runs and the day-close run — after a
+warm-up run. For that day we record:
+
+  * WRU / RRU per resource-day, from ConsumedCapacity (records, provisional aggregates, rollup marks,
+    day ledgers and collector status, packed metric items); DynamoDB Local under-counts
+    TransactWriteItems, so transactional writes are re-priced from their item sizes (2 WRU per KB);
+  * the bytes each resource-day adds to the table (records, rollups, metrics, ledgers);
+  * handler time: the collector's own work per run and the API's ingest time, in-process;
+  * RRU per dashboard load (summary by service over 30 days + top resources).
+
+Derived from the collector's rules (asserted in tests/unit/test_aws_collector.py): GetMetricData metrics
+requested per day (CPU once a day per instance, Lambda 2 per function, S3 only the storage series that
+exist), Cost Explorer requests (one page per ``ce_interval_hours``), AWS API pages per run (inventory),
+priced at ``AWS_CALL_S`` seconds each (an assumption: no AWS account here). Prices: the versioned catalog
 common/cloudtally/catalog/data/aws_platform_prices.json (source URLs and date there).
 
-    .venv/bin/python bench/platform_cost.py [--resources 10000] [--sample 2000] [--dashboard-loads-per-day 50]
+    .venv/bin/python bench/platform_cost.py [--sample 2000] [--dashboard-loads-per-day 50]
 
 Last stdout line: one JSON object with usd_per_month_10k_resources (target < 5).
 """
@@ -21,10 +30,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
+import os
+import random
 import sys
 import time
 import uuid
+from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from pathlib import Path
 
@@ -33,12 +44,25 @@ sys.path.insert(0, str(ROOT / "common"))
 
 from cloudtally import devstack  # noqa: E402
 from cloudtally.config import Settings  # noqa: E402
-from cloudtally.infra_render import API_MEMORY_MB, ALERTS_MEMORY_MB, aws_specs  # noqa: E402
+from cloudtally.focus import UTC, CostRecord, MetricPoint, day_floor  # noqa: E402
+from cloudtally.infra_render import ALERTS_MEMORY_MB, API_MEMORY_MB, aws_specs  # noqa: E402
 from cloudtally.money import CONTEXT, dumps  # noqa: E402
 
 HOURS_PER_MONTH = Decimal(730)
+DAYS_PER_MONTH = Decimal("30.4")
 MILLION = Decimal(1_000_000)
-BATCH = 1000                    # records per POST /v1/records (the ingest client's default batch)
+AWS_CALL_S = Decimal("0.3")     # assumed latency of one paginated AWS API call (inventory)
+# the resource mix of N: share, records per resource-day, CloudWatch metrics asked per resource-day
+# (None: the CPU metric, one per instance per pull every metrics_interval_hours)
+MIX = {"ec2": (Decimal("0.50"), 1, None), "ebs": (Decimal("0.35"), 1, 0), "rds": (Decimal("0.05"), 2, 0),
+       "lambda": (Decimal("0.05"), 2, 2), "s3": (Decimal("0.05"), 1, Decimal("2.2"))}
+SERVICES = {"ec2": ("Amazon Elastic Compute Cloud", "Compute", "Hours", Decimal("0.096")),
+            "ebs": ("Amazon Elastic Block Store", "Storage", "GB-Mo", Decimal("0.0027")),
+            "rds": ("Amazon Relational Database Service", "Databases", "Hours", Decimal("0.068")),
+            "lambda": ("AWS Lambda", "Compute", "GB-Seconds", Decimal("0.0000166667")),
+            "s3": ("Amazon Simple Storage Service", "Storage", "GB-Mo", Decimal("0.00076"))}
+PROJECTS = 40                   # allocation-tag combinations (project -> team, environment): today's aggregates
+PAGE = {"ec2": 1000, "ebs": 500, "rds": 100, "lambda": 50, "s3": 1000}   # items per describe/list page
 
 
 def prices() -> dict[str, Decimal]:
@@ -46,38 +70,109 @@ def prices() -> dict[str, Decimal]:
     return {k: Decimal(v["amount"]) for k, v in doc["prices"].items()}
 
 
-def runs_per_month(expr: str) -> Decimal:
-    """Runs/month of an EventBridge rate() expression; cron() counts as hourly (upper bound)."""
-    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expr.strip())
-    if not m:
-        return HOURS_PER_MONTH
-    n, unit = int(m.group(1)), m.group(2).rstrip("s")
-    per_hour = {"minute": Decimal(60), "hour": Decimal(1), "day": Decimal(1) / 24}[unit] / n
-    return HOURS_PER_MONTH * per_hour
+class Fleet:
+    """``sample`` resources of the mix; 5 % of instances are replaced every day at a random hour."""
+
+    def __init__(self, sample: int, start: datetime, days: int, seed: int = 7):
+        rnd = random.Random(seed)
+        self.res: list[dict] = []
+        n = 0
+        for kind, (share, _, _) in MIX.items():
+            for _ in range(int(share * sample)):
+                proj = n % PROJECTS        # a project belongs to one team and one environment
+                self.res.append({"id": f"{kind}-{n:08x}", "kind": kind, "since": start - timedelta(days=30),
+                                 "gone": None, "team": f"team-{proj % 12}", "project": f"p{proj}",
+                                 "env": ("prod", "staging", "dev")[proj % 3]})
+                n += 1
+        instances = [r for r in self.res if r["kind"] == "ec2"]
+        for d in range(days):
+            day = start + timedelta(days=d)
+            for r in rnd.sample(instances, max(1, len(instances) // 20)):
+                if r["gone"] is None:
+                    at = day + timedelta(hours=rnd.randint(1, 22), minutes=30)
+                    r["gone"] = at
+                    self.res.append({**r, "id": f"ec2-{n:08x}", "since": at, "gone": None})
+                    n += 1
+
+    def collect(self, ctx):
+        """The AWS collector's shape: inventory estimates hourly; Lambda/S3 usage and CPU metrics once a day."""
+        from cloudtally.collectors.aws import _usage_window
+        scope = "111122223333/us-east-1/all"
+        with ctx.scope(scope):
+            window = ctx.window_for(scope)
+            usage = _usage_window(ctx, window)
+            today = day_floor(ctx.now)
+            metrics_due = ctx.due(scope, "metrics", 24)   # measured daily (the upper bound of the write cost)
+            if metrics_due:
+                ctx.set_mark(scope, "metrics", ctx.now)
+            for r in self.res:
+                if r["gone"] is not None and r["gone"] <= ctx.now:
+                    continue
+                kind = r["kind"]
+                w = usage if kind in ("lambda", "s3") else window
+                if w is None:
+                    continue
+                for day, a, b in w.day_slices():
+                    a = max(a, r["since"])
+                    if b <= a:
+                        continue
+                    hours = Decimal(int((b - a).total_seconds())) / 3600
+                    for line in range(MIX[kind][1]):
+                        yield _record(r, day, hours, line)
+                if kind == "ec2" and metrics_due:
+                    y = today - timedelta(days=1)
+                    for h in range(24):
+                        ts = y + timedelta(hours=h)
+                        if r["since"] <= ts:
+                            yield MetricPoint(name="aws.ec2.cpu_utilization", value=Decimal(10 + (h * 7) % 60),
+                                              timestamp=ts, unit="Percent", source="aws",
+                                              dimensions={"resource": r["id"], "account": "111122223333",
+                                                          "region": "us-east-1", "instance_type": "m7g.large"})
 
 
-def _records(n: int, hour: int) -> list[dict]:
-    start = f"2026-11-01T{hour:02d}:00:00Z"
-    end = f"2026-11-01T{hour + 1:02d}:00:00Z"
-    services = ["Amazon EC2", "Amazon EBS", "Amazon RDS", "AWS Lambda", "Amazon S3"]
-    return [{"ProviderName": "AWS", "BillingAccountId": "111111111111", "SubAccountId": "222222222222",
-             "ServiceName": services[i % 5], "ServiceCategory": "Compute", "ChargeCategory": "Usage",
-             "ChargePeriodStart": start, "ChargePeriodEnd": end, "BilledCost": "0.0416",
-             "EffectiveCost": "0.0416", "ListCost": "0.0416", "BillingCurrency": "USD",
-             "ResourceId": f"i-{i:017x}", "RegionId": "us-east-1", "PricingUnit": "Hours",
-             "PricingQuantity": "1", "ConsumedQuantity": "1", "x_CostSource": "estimated", "x_Collector": "aws",
-             "Tags": {"team": f"t{i % 7}", "environment": "prod"}} for i in range(n)]
+def _record(r: dict, day, hours: Decimal, line: int) -> CostRecord:
+    name, cat, unit, price = SERVICES[r["kind"]]
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    cost = CONTEXT.multiply(hours, price)
+    return CostRecord(
+        ProviderName="AWS", PublisherName="AWS", InvoiceIssuerName="AWS", BillingAccountId="111122223333",
+        SubAccountId="111122223333", ChargePeriodStart=start, ChargePeriodEnd=start + timedelta(days=1),
+        BillingPeriodStart=start.replace(day=1), BillingPeriodEnd=(start.replace(day=1) + timedelta(days=32)).replace(day=1),
+        BilledCost=cost, EffectiveCost=cost, ListCost=cost, ContractedCost=cost, BillingCurrency="USD",
+        PricingCurrency="USD", ServiceName=name, ServiceCategory=cat, ChargeCategory="Usage",
+        ChargeFrequency="Usage-Based", ChargeDescription=f"{r['kind']} usage", ResourceId=r["id"],
+        ResourceName=r["id"], ResourceType="m7g.large", RegionId="us-east-1", RegionName="us-east-1",
+        SkuPriceId=f"{r['kind']}/us-east-1/m7g.large", PricingUnit=unit, PricingQuantity=hours,
+        ConsumedQuantity=hours, ConsumedUnit=unit, ListUnitPrice=price, ContractedUnitPrice=price,
+        PricingCategory="Standard", Tags={"team": r["team"], "project": r["project"], "environment": r["env"],
+                                          "Name": r["id"]},
+        x_CostSource="estimated", x_Collector="aws", x_CatalogVersion="aws-2026-11-26", x_LineKey=f"l{line}")
 
 
-def _item_kb(item: dict) -> int:
-    return max(1, math.ceil(len(json.dumps(item, default=str).encode()) / 1024))
+def _item_bytes(item: dict) -> int:
+    """DynamoDB item size: attribute names plus values (numbers ~ half their digits + 1)."""
+    def val(v: dict) -> int:
+        (t, x), = v.items()
+        if t == "S":
+            return len(x.encode())
+        if t == "N":
+            return len(x.lstrip("-").replace(".", "")) // 2 + 2
+        if t == "B":
+            return len(x)
+        if t == "M":
+            return 3 + sum(len(k.encode()) + val(w) for k, w in x.items())
+        if t == "L":
+            return 3 + sum(val(w) + 1 for w in x)
+        return 1
+    return sum(len(k.encode()) + val(v) for k, v in item.items())
 
 
 def measure(sample: int, endpoint: str) -> dict:
     from cloudtally.api.service import ApiService
+    from cloudtally.collectors import registry, runner
     from cloudtally.store import Store
 
-    cfg = Settings(table=f"bench-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=endpoint, auth_cache_seconds=30)
+    cfg = Settings(table=f"bench-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=endpoint, auth_cache_seconds=300)
     store = Store(cfg)
     store.create_table()
     transact_wru = [Decimal(0)]
@@ -87,7 +182,7 @@ def measure(sample: int, endpoint: str) -> dict:
         if op == "TransactWriteItems":
             for it in kwargs.get("TransactItems", []):
                 body = next(iter(it.values()))
-                transact_wru[0] += 2 * _item_kb(body.get("Item") or body.get("Key") or {})
+                transact_wru[0] += 2 * max(1, math.ceil(_item_bytes(body.get("Item") or body.get("Key") or {}) / 1024))
             resp = orig(op, kwargs, kind)
             resp.pop("ConsumedCapacity", None)
             return resp
@@ -95,117 +190,206 @@ def measure(sample: int, endpoint: str) -> dict:
     store._call = counting
     try:
         svc = ApiService(cfg, store)
-        key = svc.keys.create("bench-ingest", ["ingest"])
+        key = svc.keys.create("bench-collector", ["ingest"])
         headers = {"X-CloudTally-Key-Id": key["id"], "X-CloudTally-Key-Secret": key["secret"],
                    "Content-Type": "application/json"}
-        # warm-up (cold paths, key cache), then measured hourly batches
-        svc.ingest(json.dumps(_records(10, 0)), headers)
+        api_time = [0.0]
+
+        class ApiSink:
+            """The collector's posts, answered by the API service in-process (its time is the API's)."""
+
+            def send_records(self, records):
+                t0 = time.perf_counter()
+                out = svc.ingest(json.dumps([r.to_dict() for r in records]), headers)
+                api_time[0] += time.perf_counter() - t0
+                assert not out["rejected"], out["rejected"][:2]
+                return {"accepted": out["accepted"], "rejected": [], "requests": 1}
+
+            def send_metrics(self, points):
+                t0 = time.perf_counter()
+                n = store.write_metrics(points)
+                api_time[0] += time.perf_counter() - t0
+                return n
+
+        day0 = day_floor(datetime.now(UTC)) - timedelta(days=3)   # ledgers' TTL runs on the real clock
+        fleet = Fleet(sample, day0, 3)
+        spec = registry.get("aws")
+
+        def run(at):
+            return runner.run(spec, sink=ApiSink(), clients=object(), catalog=object(), status=store, now=at,
+                              collect=fleet.collect)
+
+        run(day0 + timedelta(minutes=5))                 # warm-up: the first run closes the initial days
+        for h in range(1, 24):
+            run(day0 + timedelta(hours=h, minutes=5))    # day0 builds its ledger hour by hour
         base = dict(store.capacity)
         transact_wru[0] = Decimal(0)
-        durations = []
-        hours = 3
-        for h in range(1, hours + 1):
-            recs = _records(sample, h)
-            for i in range(0, len(recs), BATCH):
-                t0 = time.perf_counter()
-                out = svc.ingest(json.dumps(recs[i:i + BATCH]), headers)
-                durations.append(time.perf_counter() - t0)
-                assert not out["rejected"], out["rejected"][:2]
-        n = sample * hours
-        wru = (store.capacity["write"] - base["write"] + transact_wru[0]) / n
-        rru_ingest = (store.capacity["read"] - base["read"]) / n
+        api_time[0] = 0.0
+        runs, walls = [], []
+        for h in range(24):                              # measured: day0's close at 00:05, then 23 hourly runs
+            t0 = time.perf_counter()
+            runs.append(run(day0 + timedelta(days=1, hours=h, minutes=5)))
+            walls.append(time.perf_counter() - t0)
+        wru = store.capacity["write"] - base["write"] + transact_wru[0]
+        rru = store.capacity["read"] - base["read"]
+        collector_s = Decimal(str(sum(walls) - api_time[0]))
+        # bytes the measured day left in the table (everything keyed by its date) and the ledgers
+        measured_day = day0.date().isoformat()           # its records, rollups, metrics and ledger
+        day_bytes, ledger_bytes, n_items = 0, 0, 0
+        scan = {"TableName": cfg.table}
+        while True:
+            resp = store.conn.dispatch("Scan", dict(scan))
+            for it in resp["Items"]:
+                pk, sk = it["pk"]["S"], it["sk"]["S"]
+                if pk == "L" and measured_day in sk:
+                    ledger_bytes += _item_bytes(it)
+                elif measured_day in pk or measured_day in sk:
+                    day_bytes += _item_bytes(it)
+                    n_items += 1
+            if not resp.get("LastEvaluatedKey"):
+                break
+            scan["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         # a dashboard load: summary by service (30 days) + top resources
+        frm, to = (day0 - timedelta(days=27)).date().isoformat(), (day0 + timedelta(days=3)).date().isoformat()
         before = store.capacity["read"]
         t0 = time.perf_counter()
         loads = 5
         for _ in range(loads):
-            svc.summary({"from": "2026-10-15", "to": "2026-11-14", "group_by": "service", "granularity": "day"})
-            svc.top_resources({"from": "2026-10-15", "to": "2026-11-14"})
+            svc.summary({"from": frm, "to": to, "group_by": "service", "granularity": "day"})
+            svc.top_resources({"from": frm, "to": to})
         dash_s = (time.perf_counter() - t0) / loads
         rru_dash = (store.capacity["read"] - before) / loads
-        item_bytes = sum(len(json.dumps(r).encode()) for r in _records(100, 1)) / 100
-        return {"wru_per_record": wru, "rru_per_record": rru_ingest, "rru_per_dashboard_load": rru_dash,
-                "ingest_s_per_batch": Decimal(str(sorted(durations)[len(durations) // 2])),
-                "dashboard_load_s": Decimal(str(dash_s)), "record_json_bytes": Decimal(str(item_bytes))}
+        resources = Decimal(len([r for r in fleet.res if r["since"] < day0 + timedelta(days=2) and (
+            r["gone"] is None or r["gone"] > day0 + timedelta(days=1))]))
+        return {"resources": resources,
+                # per simulated day (one close run + 23 hourly runs)
+                "wru": wru, "rru": rru, "records_written": Decimal(sum(r["records_sent"] for r in runs)),
+                "provisional_per_hourly_run": Decimal(sum(r["delivery"]["provisional"] for r in runs[1:])) / 23,
+                "table_bytes": Decimal(day_bytes), "ledger_bytes": Decimal(ledger_bytes),
+                "collector_s": collector_s, "api_s": Decimal(str(api_time[0])),
+                "api_requests": Decimal(sum(r["requests"] for r in runs)),
+                # per dashboard load
+                "rru_per_dashboard_load": rru_dash, "dashboard_load_s": Decimal(str(dash_s)),
+                "hourly_run_s": Decimal(str(sorted(walls[1:])[11])), "close_run_s": Decimal(str(walls[0]))}
     finally:
         store._call = orig
         store.delete_table()
 
 
-def estimate(m: dict, p: dict[str, Decimal], resources: int, loads_per_day: int) -> dict:
+DAILY = ("wru", "rru", "records_written", "table_bytes", "ledger_bytes", "collector_s", "api_s", "api_requests")
+
+
+def fit(small: dict, large: dict) -> dict:
+    """Per simulated day: ``fixed + per_resource × N`` through the two measured fleet sizes. What does not
+    grow with the fleet (today's aggregates: one per allocation-tag combination and service; collector
+    status; rollup marks) lands in ``fixed``."""
+    out = {}
+    dn = large["resources"] - small["resources"]
+    for k in DAILY:
+        slope = max((large[k] - small[k]) / dn, Decimal(0))
+        out[k] = (max(large[k] - slope * large["resources"], Decimal(0)), slope)
+    for k in ("rru_per_dashboard_load", "dashboard_load_s"):
+        out[k] = max(small[k], large[k])
+    return out
+
+
+def estimate(f: dict, p: dict[str, Decimal], resources: int, loads_per_day: int) -> dict:
     with localcontext(CONTEXT):
-        records = Decimal(resources) * HOURS_PER_MONTH
-        batches = (records / BATCH).to_integral_value(rounding="ROUND_CEILING")
-        dash_loads = Decimal(loads_per_day) * Decimal("30.4")
-        api_calls_per_load = Decimal(3)          # config.json is static; summary + top resources + collectors
-        api_requests = batches + dash_loads * api_calls_per_load
-        ddb_w = records * m["wru_per_record"] / MILLION * p["dynamodb_on_demand_wru_per_million"]
-        ddb_r = (records * m["rru_per_record"] + dash_loads * m["rru_per_dashboard_load"]) / MILLION \
+        n = Decimal(resources)
+        rd = n * DAYS_PER_MONTH                                      # resource-days per month
+
+        def month(k: str) -> Decimal:
+            fixed, per = f[k]
+            return (fixed + per * n) * DAYS_PER_MONTH
+        dash_loads = Decimal(loads_per_day) * DAYS_PER_MONTH
+        ddb_w = month("wru") / MILLION * p["dynamodb_on_demand_wru_per_million"]
+        ddb_r = (month("rru") + dash_loads * f["rru_per_dashboard_load"]) / MILLION \
             * p["dynamodb_on_demand_rru_per_million"]
-        gb_month = records * m["record_json_bytes"] / Decimal(1024 ** 3)
-        storage = gb_month * (p["dynamodb_storage_gb_month"] + p["dynamodb_pitr_gb_month"])
-        api_gbs = (batches * m["ingest_s_per_batch"] + dash_loads * m["dashboard_load_s"]) \
-            * Decimal(API_MEMORY_MB) / 1024
+        # end-of-month table size (an upper bound for the month's average): a month of records, rollups and
+        # metrics, plus the day ledgers (kept 40 days by TTL)
+        gb = (month("table_bytes") + month("ledger_bytes") * 40 / DAYS_PER_MONTH) / Decimal(1024 ** 3)
+        storage = gb * (p["dynamodb_storage_gb_month"] + p["dynamodb_pitr_gb_month"])
         specs = aws_specs()
-        collector_runs = sum((runs_per_month(s.schedule) for s in specs), Decimal(0))
-        # a collector run encodes and posts its batches: at least as long as the API's share, plus AWS calls;
-        # we charge each run the API's per-batch time for its share of records, doubled, at the collector's memory
-        coll_gbs = sum((runs_per_month(s.schedule) * (Decimal(resources) / BATCH + 1) * m["ingest_s_per_batch"] * 2
-                        * Decimal(s.memory_mb) / 1024 for s in specs), Decimal(0))
-        alerts_gbs = HOURS_PER_MONTH * m["dashboard_load_s"] * 2 * Decimal(ALERTS_MEMORY_MB) / 1024
-        gbs = api_gbs + coll_gbs + alerts_gbs
-        invocations = api_requests + collector_runs + HOURS_PER_MONTH
+        aws = next(s for s in specs if s.name == "aws")
+        runs = HOURS_PER_MONTH                                       # the AWS collector: rate(1 hour)
+        api_requests = month("api_requests") + dash_loads * 3
+        # AWS inventory pages per hourly run (instances, volumes, databases) and per daily usage pull
+        pages = sum((Decimal(math.ceil(float(n * MIX[k][0] / PAGE[k]))) for k in ("ec2", "ebs", "rds")),
+                    Decimal(0)) + 3                                  # + STS, EKS list, bookkeeping
+        daily_pages = sum((Decimal(math.ceil(float(n * MIX[k][0] / PAGE[k]))) for k in ("lambda", "s3")), Decimal(0))
+        coll_s = month("collector_s") + runs * pages * AWS_CALL_S + DAYS_PER_MONTH * daily_pages * AWS_CALL_S
+        api_s = month("api_s") + dash_loads * f["dashboard_load_s"]
+        alerts_runs = HOURS_PER_MONTH * 2                           # its schedule + post-ingest (stream) runs
+        alerts_s = alerts_runs * f["dashboard_load_s"] * 2
+        gbs = (coll_s * aws.memory_mb + api_s * API_MEMORY_MB + alerts_s * ALERTS_MEMORY_MB) / 1024
+        invocations = api_requests + runs + alerts_runs
         lam = gbs * p["lambda_gb_second_x86"] + invocations / MILLION * p["lambda_requests_per_million"]
-        apigw = (api_requests + collector_runs * 0) / MILLION * p["apigateway_rest_requests_per_million"]
-        # billed cost is grouped by day × service × account: one GetCostAndUsage page per run, independent of N
-        ce_pages = Decimal(1)
-        ce = sum((runs_per_month(s.schedule) * ce_pages for s in specs
-                  if "ce:GetCostAndUsage" in s.iam_actions), Decimal(0)) * p["cost_explorer_api_request"]
+        apigw = api_requests / MILLION * p["apigateway_rest_requests_per_million"]
+        ce_requests = HOURS_PER_MONTH / Decimal(aws.default_config["ce_interval_hours"])   # one page per pull
+        ce = ce_requests * p["cost_explorer_api_request"]
+        cpu_pulls_per_day = Decimal(24) / Decimal(aws.default_config["metrics_interval_hours"])
+        metrics_requested = sum((n * share * (cpu_pulls_per_day if per is None else Decimal(str(per)))
+                                 for share, _, per in MIX.values()), Decimal(0)) * DAYS_PER_MONTH
+        cw = metrics_requested / 1000 * p["cloudwatch_getmetricdata_per_1000_metrics"] \
+            + DAYS_PER_MONTH * (n * MIX["s3"][0] * 3 / 500 + 1) / 1000 * p["cloudwatch_api_requests_per_1000"]
         sns_msgs = Decimal(100)
         sns = sns_msgs / MILLION * p["sns_publish_per_million"] + sns_msgs / 100000 * p["sns_email_per_100k"]
         fixed = p["kms_key_month"] + p["secrets_manager_secret_month"] * len({x for s in specs for x in s.secrets}) \
             + p["cloudwatch_alarm_month"] * (len(specs) + 2)
         parts = {"dynamodb_writes": ddb_w, "dynamodb_reads": ddb_r, "dynamodb_storage_first_month": storage,
-                 "lambda": lam, "api_gateway": apigw, "cost_explorer": ce, "sns": sns, "fixed_kms_secrets_alarms": fixed}
+                 "lambda": lam, "api_gateway": apigw, "cost_explorer": ce, "cloudwatch_getmetricdata": cw,
+                 "sns": sns, "fixed_kms_secrets_alarms": fixed}
         total = sum(parts.values(), Decimal(0))
     return {"parts": {k: v.quantize(Decimal("0.0001")) for k, v in parts.items()},
             "total": total.quantize(Decimal("0.01")),
-            "units": {"records_per_month": records, "api_requests": api_requests, "lambda_gb_seconds": gbs.quantize(Decimal("0.1")),
-                      "collector_runs": collector_runs.quantize(Decimal("0.1")), "dashboard_loads": dash_loads}}
+            "units": {"resource_days": rd, "wru": month("wru").quantize(Decimal(1)),
+                      "records_written": month("records_written").quantize(Decimal(1)),
+                      "api_requests": api_requests.quantize(Decimal(1)), "lambda_gb_seconds": gbs.quantize(Decimal("0.1")),
+                      "getmetricdata_metrics": metrics_requested.quantize(Decimal(1)),
+                      "cost_explorer_requests": ce_requests.quantize(Decimal("0.1")), "table_gb": gb.quantize(Decimal("0.001"))}}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--resources", type=int, default=10000)
-    ap.add_argument("--sample", type=int, default=2000, help="records per measured hourly batch set")
+    ap.add_argument("--samples", default="1000,4000", help="two simulated fleet sizes (resources)")
     ap.add_argument("--dashboard-loads-per-day", type=int, default=50)
     a = ap.parse_args()
-    import os
+    small_n, large_n = sorted(int(x) for x in a.samples.split(","))
     for k, v in devstack.LOCAL_ENV.items():   # DynamoDB Local accepts any credentials; boto needs some
         os.environ.setdefault(k, v)
     port = devstack.free_port()
     proc = devstack.start_dynamodb_local(port)
     try:
-        m = measure(a.sample, f"http://127.0.0.1:{port}")
+        small = measure(small_n, f"http://127.0.0.1:{port}")
+        large = measure(large_n, f"http://127.0.0.1:{port}")
     finally:
         devstack.stop(proc)
     p = prices()
-    for k, v in m.items():
-        print(f"measured {k:24s} {v:.4f}")
+    for k in small:
+        print(f"measured {k:28s} {small[k]:>16.4f} {large[k]:>16.4f}")
+    f = fit(small, large)
+    print("\nper day = fixed + per_resource x N:")
+    for k in DAILY:
+        print(f"  {k:16s} fixed {f[k][0]:>14.4f}   per resource {f[k][1]:>10.6f}")
     res = {}
-    for n in sorted({1000, a.resources, 10000, 100000}):
-        est = estimate(m, p, n, a.dashboard_loads_per_day)
+    for n in (1000, 10000, 100000):
+        est = estimate(f, p, n, a.dashboard_loads_per_day)
         res[n] = est
-        print(f"\n{n} resources hourly: ${est['total']}/month")
+        print(f"\n{n} resources collected hourly: ${est['total']}/month")
         for k, v in est["parts"].items():
             print(f"  {k:30s} ${v}")
         print("  units: " + dumps(est["units"]))
     out = {"usd_per_month_10k_resources": str(res[10000]["total"]),
            "usd_per_month_by_resources": {str(n): str(e["total"]) for n, e in res.items()},
            "target_usd": "5", "meets_target": res[10000]["total"] < 5,
-           "wru_per_record": str(m["wru_per_record"].quantize(Decimal("0.001"))),
-           "rru_per_dashboard_load": str(m["rru_per_dashboard_load"].quantize(Decimal("0.1"))),
-           "ingest_ms_per_1000_records": str((m["ingest_s_per_batch"] * 1000).quantize(Decimal("0.1"))),
+           "assumptions": {"mix": {k: str(v[0]) for k, v in MIX.items()}, "tag_combinations": PROJECTS,
+                           "aws_call_s": str(AWS_CALL_S), "dashboard_loads_per_day": a.dashboard_loads_per_day},
+           "wru_per_resource_day": str(f["wru"][1].quantize(Decimal("0.001"))),
+           "wru_fixed_per_day": str(f["wru"][0].quantize(Decimal("1"))),
+           "records_written_per_resource_day": str(f["records_written"][1].quantize(Decimal("0.001"))),
+           "rru_per_dashboard_load": str(f["rru_per_dashboard_load"].quantize(Decimal("0.1"))),
+           "hourly_run_s": {str(small["resources"]): str(small["hourly_run_s"].quantize(Decimal("0.01"))),
+                            str(large["resources"]): str(large["hourly_run_s"].quantize(Decimal("0.01")))},
            "prices": "catalog/data/aws_platform_prices.json@2026-11-26"}
     print(json.dumps(out))
     return 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Build the static dashboard into dist/ (copy to S3 as it is):
 //   node dashboard/build.mjs [--out DIR] [--api-url URL] [--refresh-seconds N]
-//                            [--demo-key-id ID --demo-key-secret SECRET] [--print-csp]
+//                            [--demo-key-id ID --demo-key-secret SECRET] [--print-csp | --print-headers]
 // Bundles src/ with esbuild (Chart.js included: no CDN at run time), writes one HTML page per
 // dashboard path with the Content-Security-Policy in a <meta> tag, config.json, and headers.json
 // (the same CSP and security headers for the CDN / the local server to send as HTTP headers).
@@ -38,6 +38,16 @@ export function csp(apiUrl, { meta = false } = {}) {
   // frame-ancestors is ignored (with a console error) in a <meta> policy: header only
   if (!meta) directives.push("frame-ancestors 'none'");
   return directives.join("; ");
+}
+
+/** The HTTP response headers of every page (headers.json): the CDN's response-headers policy sends them. */
+export function headers(apiUrl) {
+  return {
+    "Content-Security-Policy": csp(apiUrl),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+  };
 }
 
 function checkSources() {
@@ -87,13 +97,7 @@ export async function build(opts) {
   const config = { api_url: opts["api-url"] || "", refresh_seconds: refresh };
   if (opts["demo-key-id"]) config.demo_key = { id: opts["demo-key-id"], secret: opts["demo-key-secret"] };
   writeFileSync(join(out, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
-  const headers = {
-    "Content-Security-Policy": csp(opts["api-url"]),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-  };
-  writeFileSync(join(out, "headers.json"), `${JSON.stringify(headers, null, 2)}\n`);
+  writeFileSync(join(out, "headers.json"), `${JSON.stringify(headers(opts["api-url"]), null, 2)}\n`);
   const digest = createHash("sha256").update(readFileSync(join(out, "assets", js))).digest("hex").slice(0, 12);
   return { out, js, css, pages: PAGES.map((p) => p.path), bundle_sha256: digest };
 }
@@ -108,10 +112,13 @@ if (isMain) {
       "demo-key-id": { type: "string" },
       "demo-key-secret": { type: "string" },
       "print-csp": { type: "boolean" },
+      "print-headers": { type: "boolean" },
     },
   });
   if (values["print-csp"]) {
     process.stdout.write(`${csp(values["api-url"])}\n`);
+  } else if (values["print-headers"]) {
+    process.stdout.write(`${JSON.stringify(headers(values["api-url"]))}\n`);
   } else {
     build(values).then((r) => process.stdout.write(`${JSON.stringify(r)}\n`)).catch((e) => {
       process.stderr.write(`dashboard build failed: ${e.message}\n`);

@@ -78,7 +78,7 @@ def seed(endpoint_url: str, now: datetime | None = None, *, ce_days: int = 3) ->
         cw = c("cloudwatch", region)
         data = []
         for n, iid in enumerate(out["instances"][region]):
-            for h in range(1, 4):
+            for h in range(1, 25):          # the last day: the collector reads closed days
                 data.append({"MetricName": "CPUUtilization", "Dimensions": [{"Name": "InstanceId", "Value": iid}],
                              "Timestamp": now - timedelta(hours=h), "Value": 10 + (n * 7) % 80, "Unit": "Percent"})
         for i in range(0, len(data), 500):

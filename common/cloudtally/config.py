@@ -15,6 +15,7 @@ ENV_TABLE = "CLOUDTALLY_TABLE"
 ENV_DYNAMODB_ENDPOINT = "CLOUDTALLY_DYNAMODB_ENDPOINT"
 ENV_REGION = "AWS_REGION"
 ENV_ROLLUP_TAG_KEYS = "CLOUDTALLY_ROLLUP_TAG_KEYS"
+DEFAULT_ROLLUP_TAG_KEYS = "team,project,environment,cost-center"
 ENV_CORS_ORIGIN = "CLOUDTALLY_CORS_ORIGIN"
 ENV_MAX_BATCH_RECORDS = "CLOUDTALLY_MAX_BATCH_RECORDS"
 ENV_MAX_BODY_BYTES = "CLOUDTALLY_MAX_BODY_BYTES"
@@ -69,7 +70,7 @@ def load_settings() -> Settings:
     table = env.get(ENV_TABLE, "cloudtally")
     if not 3 <= len(table) <= 255:
         raise ConfigError(f"{ENV_TABLE} must be a DynamoDB table name")
-    tags = tuple(t.strip() for t in env.get(ENV_ROLLUP_TAG_KEYS, "team,project,environment,cost-center").split(",")
+    tags = tuple(t.strip() for t in env.get(ENV_ROLLUP_TAG_KEYS, DEFAULT_ROLLUP_TAG_KEYS).split(",")
                  if t.strip())
     if len(tags) > 8:
         raise ConfigError(f"{ENV_ROLLUP_TAG_KEYS} takes at most 8 tag keys")

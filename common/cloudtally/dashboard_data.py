@@ -334,7 +334,7 @@ def cfo(store, q: Query, today: date) -> dict[str, Any]:
         "by_team": [{"name": k, "amount": a} for k, a in _ranked(team)],
         "by_project": [{"name": k, "amount": a} for k, a in _ranked(project)],
         "billed_vs_estimated": {"billed": source.get("billed", ZERO), "estimated": source.get("estimated", ZERO),
-                                "superseded_estimates": sup},
+                                "provisional": source.get("provisional", ZERO), "superseded_estimates": sup},
         "budgets": _budgets(store, q, today),
         "options": options(store, q),
     }

@@ -29,7 +29,7 @@ FOCUS_VERSION = "1.2"
 CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
 CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
 CHARGE_CLASSES = ("Correction",)
-COST_SOURCES = ("estimated", "billed")
+COST_SOURCES = ("estimated", "billed", "provisional")
 SERVICE_CATEGORIES = (
     "AI and Machine Learning", "Analytics", "Business Applications", "Compute", "Databases",
     "Developer Tools", "Multicloud", "Identity", "Integration", "Internet of Things", "Management and Governance",
@@ -297,7 +297,7 @@ def parse_record(obj: Any) -> CostRecord:
             vals["ServiceCategory"] = c
     src = vals.get("x_CostSource")
     if src is not None and src not in COST_SOURCES:
-        err("x_CostSource", "must be 'estimated' or 'billed'")
+        err("x_CostSource", "must be 'estimated', 'billed' or 'provisional'")
     start, end = vals.get("ChargePeriodStart"), vals.get("ChargePeriodEnd")
     if start and end and end <= start:
         err("ChargePeriodEnd", "must be after ChargePeriodStart")

@@ -35,6 +35,16 @@ ALERTS_TIMEOUT_S = 300
 API_MEMORY_MB = 512
 API_TIMEOUT_S = 29                      # API Gateway's integration timeout
 LOG_RETENTION_DAYS = 90
+# Post-ingest alerts: the alerts function reads the table's stream (keys only), filtered to the rollup dirty
+# markers the store bumps on every ingest (pk ``U#<month>``, sk ``<day>#d``: cloudtally.store.models), and
+# batched so a bulk ingest of many days is a few invocations, not one per marker write.
+ALERTS_STREAM_VIEW = "KEYS_ONLY"
+ALERTS_STREAM_FILTER: dict[str, Any] = {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "U#"}]},
+                                                              "sk": {"S": [{"suffix": "#d"}]}}}}
+ALERTS_STREAM_BATCH_SIZE = 1000
+ALERTS_STREAM_WINDOW_S = 60          # wait up to this long to gather a batch
+ALERTS_STREAM_RETRIES = 2            # then the batch goes to the alerts DLQ; the hourly schedule catches up
+ALERTS_STREAM_MAX_AGE_S = 3600       # older records are not retried either (the schedule has run meanwhile)
 DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 
 ENV_COLLECTOR = "CLOUDTALLY_COLLECTOR"
@@ -196,7 +206,8 @@ def render(specs: list | None = None) -> str:
                       "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                       "DeletionProtectionEnabled": True,
                       "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
-                      "SSESpecification": {"SSEEnabled": True}}},
+                      "SSESpecification": {"SSEEnabled": True},
+                      "StreamSpecification": {"StreamViewType": ALERTS_STREAM_VIEW}}},
         "AlertsKey": {"Type": "AWS::KMS::Key", "Properties": {
             "EnableKeyRotation": True, "Description": "CloudTally: encrypts the alerts topic",
             "KeyPolicy": {"Version": "2012-10-17", "Statement": [
@@ -217,7 +228,12 @@ def render(specs: list | None = None) -> str:
     resources["ApiDlq"] = _dlq()
     resources["ApiRole"] = _role("ApiRole", "api", table_rw + publish, "ApiDlq")
     resources["AlertsDlq"] = _dlq()
-    resources["AlertsRole"] = _role("AlertsRole", "alerts", table_rw + publish, "AlertsDlq")
+    # a custom role gets no statements from Serverless for its stream events: read the table's stream only
+    stream_read = [{"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                                  "dynamodb:GetShardIterator"],
+                    "Resource": {"Fn::GetAtt": ["Table", "StreamArn"]}},
+                   {"Effect": "Allow", "Action": ["dynamodb:ListStreams"], "Resource": "*"}]
+    resources["AlertsRole"] = _role("AlertsRole", "alerts", table_rw + publish + stream_read, "AlertsDlq")
     resources["ApiErrors"] = _alarm("api", "CloudTally api raised errors")
     resources["AlertsErrors"] = _alarm("alerts", "CloudTally alerts raised errors")
 
@@ -234,7 +250,16 @@ def render(specs: list | None = None) -> str:
                    "timeout": ALERTS_TIMEOUT_S, "role": "AlertsRole",
                    "destinations": {"onFailure": {"type": "sqs", "arn": _sub_arn("AlertsDlq")}},
                    "environment": {"CLOUDTALLY_SNS_TOPIC_ARN": {"Ref": "AlertsTopic"}},
-                   "events": [{"schedule": {"rate": [ALERTS_SCHEDULE], "input": {"source": "schedule"}}}]},
+                   "events": [{"schedule": {"rate": [ALERTS_SCHEDULE], "input": {"source": "schedule"}}},
+                              {"stream": {
+                                  "type": "dynamodb", "arn": {"Fn::GetAtt": ["Table", "StreamArn"]},
+                                  "startingPosition": "LATEST", "batchSize": ALERTS_STREAM_BATCH_SIZE,
+                                  "batchWindow": ALERTS_STREAM_WINDOW_S,
+                                  "maximumRetryAttempts": ALERTS_STREAM_RETRIES,
+                                  "maximumRecordAgeInSeconds": ALERTS_STREAM_MAX_AGE_S,
+                                  "bisectBatchOnFunctionError": True,
+                                  "destinations": {"onFailure": {"type": "sqs", "arn": _sub_arn("AlertsDlq")}},
+                                  "filterPatterns": [ALERTS_STREAM_FILTER]}}]},
     }
     secrets = sorted({s for spec in specs for s in spec.secrets})
     for name in secrets:

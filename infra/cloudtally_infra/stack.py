@@ -7,6 +7,7 @@ role pattern); build-time choices are CDK context (``stage``, ``customDomain``/`
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from aws_cdk import (
     aws_iam as iam,
     aws_kms as kms,
     aws_lambda as lambda_,
+    aws_lambda_event_sources as lambda_events,
     aws_logs as logs,
     aws_s3 as s3,
     aws_s3_deployment as s3deploy,
@@ -36,6 +38,7 @@ from constructs import Construct
 
 from . import iam as ct_iam
 from . import naming
+from .dashboard import REWRITE_JS, build_headers, connect_origins, with_api_origin
 from .api_swagger import swagger
 from .nag import suppress
 
@@ -56,7 +59,6 @@ RETENTION = {1: logs.RetentionDays.ONE_DAY, 7: logs.RetentionDays.ONE_WEEK, 14: 
 
 
 def _settings(env: dict[str, Any]) -> dict[str, str]:
-    import json
     return {k: (v if isinstance(v, str) else json.dumps(v)) for k, v in env.items()}
 
 
@@ -110,6 +112,7 @@ class CloudTallyStack(cdk.Stack):
             time_to_live_attribute="ttl",
             encryption=ddb.TableEncryption.AWS_MANAGED,
             removal_policy=cdk.RemovalPolicy.RETAIN,
+            stream=ddb.StreamViewType(naming.ALERTS_STREAM_VIEW),   # post-ingest alerts (see _alerts)
         )
         self.topic = sns.Topic(self, "AlertsTopic", display_name="CloudTally alerts", master_key=self.key,
                                enforce_ssl=True)
@@ -246,32 +249,31 @@ class CloudTallyStack(cdk.Stack):
         api_origin = f"https://*.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"
         if self.node.try_get_context("customDomain"):
             api_origin += f" https://{self.node.try_get_context('customDomain')}"
-        headers = cloudfront.ResponseHeadersPolicy(
-            self, "DashboardHeaders",
-            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
-                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=cdk.Duration.days(365), include_subdomains=True, preload=True,
-                    override=True),
-                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
-                frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True),
-                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override=True),
-                xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True,
-                                                                       override=True),
-                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=(
-                        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                        f"img-src 'self' data:; connect-src 'self' {api_origin}; frame-ancestors 'none'; "
-                        "base-uri 'self'; form-action 'self'; object-src 'none'"),
-                    override=True)))
+        dist_dir = naming.ROOT / "dashboard" / "dist"
+        build = build_headers(dist_dir)
+        headers = self._dashboard_headers(build, api_origin)
+        # the pages repeat the build's CSP in a <meta> tag, which the browser enforces as well as the header
+        domain = self.node.try_get_context("customDomain")
+        foreign = [o for o in connect_origins(build["Content-Security-Policy"])
+                   if ".execute-api." not in o and not (domain and o == f"https://{domain}")]
+        if foreign and (dist_dir / "index.html").is_file():
+            cdk.Annotations.of(self).add_warning_v2(
+                "cloudtally:dashboard-api-origin",
+                f"dashboard/dist was built for {' '.join(foreign)}: its pages' <meta> CSP blocks the deployed API. "
+                "Rebuild with `node dashboard/build.mjs --api-url <ApiUrl output>` and deploy again.")
+        rewrite = cloudfront.Function(
+            self, "DashboardRewrite", runtime=cloudfront.FunctionRuntime.JS_2_0,
+            code=cloudfront.FunctionCode.from_file(file_path=str(REWRITE_JS)),
+            comment="CloudTally dashboard: /dashboard/<page>[/] -> /dashboard/<page>/index.html")
         dist = cloudfront.Distribution(
             self, "DashboardCdn", comment="CloudTally dashboard", default_root_object="index.html",
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 response_headers_policy=headers,
-                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED),
+                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                function_associations=[cloudfront.FunctionAssociation(
+                    function=rewrite, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)]),
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100)
         for rule, reason in {
@@ -284,14 +286,48 @@ class CloudTallyStack(cdk.Stack):
         }.items():
             suppress(dist, rule, reason)
         url = f"https://{dist.distribution_domain_name}"
-        dist_dir = naming.ROOT / "dashboard" / "dist"
-        source = dist_dir if (dist_dir / "index.html").is_file() else Path(__file__).parent / "placeholder"
+        built = (dist_dir / "index.html").is_file()
+        source = dist_dir if built else Path(__file__).parent / "placeholder"
+        # config.json as dashboard/src/api.js reads it; the build's own names its local API (and maybe a demo key)
+        cfg = dist_dir / "config.json"
+        refresh = json.loads(cfg.read_text()).get("refresh_seconds", 60) if built and cfg.is_file() else 60
         s3deploy.BucketDeployment(
             self, "DashboardDeploy", destination_bucket=bucket, distribution=dist, distribution_paths=["/*"],
-            sources=[s3deploy.Source.asset(str(source)),
-                     s3deploy.Source.json_data("config.json", {"apiUrl": self.api_url, "stage": self.stage})],
+            sources=[s3deploy.Source.asset(str(source), exclude=["config.json", "headers.json"]),
+                     s3deploy.Source.json_data("config.json", {"api_url": self.api_url, "refresh_seconds": refresh,
+                                                               "stage": self.stage})],
             prune=True, memory_limit=256)
         return url
+
+    def _dashboard_headers(self, build: dict[str, str], api_origin: str) -> cloudfront.ResponseHeadersPolicy:
+        """The build's headers.json as a response-headers policy (its CSP naming the deployed API), plus HSTS."""
+        build = dict(build)
+        security: dict[str, Any] = {
+            "strict_transport_security": cloudfront.ResponseHeadersStrictTransportSecurity(
+                access_control_max_age=cdk.Duration.days(365), include_subdomains=True, preload=True, override=True),
+            "content_security_policy": cloudfront.ResponseHeadersContentSecurityPolicy(
+                content_security_policy=with_api_origin(build.pop("Content-Security-Policy"), api_origin),
+                override=True)}
+        if "X-Content-Type-Options" in build:
+            if build.pop("X-Content-Type-Options").lower() != "nosniff":
+                raise ValueError("headers.json: CloudFront sends X-Content-Type-Options: nosniff only")
+            security["content_type_options"] = cloudfront.ResponseHeadersContentTypeOptions(override=True)
+        if "X-Frame-Options" in build:
+            security["frame_options"] = cloudfront.ResponseHeadersFrameOptions(
+                frame_option=getattr(cloudfront.HeadersFrameOption, build.pop("X-Frame-Options").upper()),
+                override=True)
+        if "Referrer-Policy" in build:
+            security["referrer_policy"] = cloudfront.ResponseHeadersReferrerPolicy(
+                referrer_policy=getattr(cloudfront.HeadersReferrerPolicy,
+                                        build.pop("Referrer-Policy").upper().replace("-", "_")),
+                override=True)
+        custom = cloudfront.ResponseCustomHeadersBehavior(custom_headers=[
+            cloudfront.ResponseCustomHeader(header=k, value=v, override=True) for k, v in sorted(build.items())
+        ]) if build else None
+        return cloudfront.ResponseHeadersPolicy(
+            self, "DashboardHeaders", comment="CloudTally dashboard: the build's headers.json, plus HSTS",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(**security),
+            custom_headers_behavior=custom)
 
     # ---------------------------------------------------------------------- collectors
     def _secrets(self) -> dict[str, sm.Secret]:
@@ -328,7 +364,6 @@ class CloudTallyStack(cdk.Stack):
         if any(a in ("s3:GetObject", "s3:ListBucket") for a in spec.iam_actions):
             suppress(policy, "AwsSolutions-IAM5", "Objects of the billing export bucket only (the CUR 2.0 / FOCUS "
                      "export writes date-partitioned keys under its prefix).", applies_to_regex=r"/^Resource::.*:s3:::.*\/\*$/")
-        import json
         env = {ENV_TABLE: self.table.table_name, ENV_API_URL: self.api_url, ENV_COLLECTOR: spec.name,
                ENV_SECRETS: cdk.Fn.sub(json.dumps({n: "${" + f"S{i}" + "}" for i, n in enumerate(own)}),
                                        {f"S{i}": s.secret_arn for i, s in enumerate(own.values())}) if own else "{}"}
@@ -361,4 +396,16 @@ class CloudTallyStack(cdk.Stack):
                            description="CloudTally alerts evaluator")
         rule.add_target(targets.LambdaFunction(fn, event=events.RuleTargetInput.from_object({"source": "schedule"}),
                                                dead_letter_queue=fn.dlq, retry_attempts=2))
+        # post-ingest: the rollup dirty markers an ingest bumps, gathered for a minute into one invocation
+        fn.add_event_source(lambda_events.DynamoEventSource(
+            self.table, starting_position=lambda_.StartingPosition.LATEST,
+            batch_size=naming.ALERTS_STREAM_BATCH_SIZE,
+            max_batching_window=cdk.Duration.seconds(naming.ALERTS_STREAM_WINDOW_S),
+            retry_attempts=naming.ALERTS_STREAM_RETRIES, bisect_batch_on_error=True,
+            max_record_age=cdk.Duration.seconds(naming.ALERTS_STREAM_MAX_AGE_S),
+            on_failure=lambda_events.SqsDlq(fn.dlq),
+            filters=[lambda_.FilterCriteria.filter(naming.ALERTS_STREAM_FILTER)]))
+        suppress(fn.role, "AwsSolutions-IAM5", "dynamodb:ListStreams supports only Resource '*' (Service "
+                 "Authorization Reference); the stream reads themselves are scoped to the table's stream ARN.",
+                 applies_to=["Resource::*"])
         return fn

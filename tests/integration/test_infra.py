@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra"))
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
-from cloudtally.infra_render import aws_specs  # noqa: E402
+from cloudtally.infra_render import (ALERTS_STREAM_BATCH_SIZE, ALERTS_STREAM_FILTER,  # noqa: E402
+                                     ALERTS_STREAM_WINDOW_S, aws_specs)
 
 pytestmark = pytest.mark.integration
 RUNTIME_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
@@ -160,6 +162,41 @@ def test_alerts_evaluator_and_its_schedule(synth):
     assert [r["Properties"]["ScheduleExpression"] for r in rules] == ["rate(1 hour)"]
 
 
+def test_table_stream_triggers_alerts_after_ingest_filtered_batched_bounded(synth):
+    tpl = synth["json"]
+    (table_id, table), = _of_type(tpl, "AWS::DynamoDB::Table").items()
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "KEYS_ONLY"}
+    (fid,) = [k for k in _of_type(tpl, "AWS::Lambda::Function") if k.startswith("Alerts")]
+    (esm,) = _of_type(tpl, "AWS::Lambda::EventSourceMapping").values()
+    p = esm["Properties"]
+    assert p["FunctionName"] == {"Ref": fid}
+    assert p["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+    # only the rollup dirty markers (pk U#<month>, sk <day>#d) reach the function
+    (flt,) = p["FilterCriteria"]["Filters"]
+    assert json.loads(flt["Pattern"]) == ALERTS_STREAM_FILTER == {
+        "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "U#"}]}, "sk": {"S": [{"suffix": "#d"}]}}}}
+    # a bulk ingest is gathered into few invocations; failures are retried a bounded number of times
+    assert p["MaximumBatchingWindowInSeconds"] == ALERTS_STREAM_WINDOW_S == 60
+    assert p["BatchSize"] == ALERTS_STREAM_BATCH_SIZE
+    assert p["StartingPosition"] == "LATEST"
+    assert 0 <= p["MaximumRetryAttempts"] <= 3 and p["BisectBatchOnFunctionError"] is True
+    assert 60 <= p["MaximumRecordAgeInSeconds"] <= 86400
+    fn = tpl["Resources"][fid]["Properties"]
+    assert p["DestinationConfig"]["OnFailure"]["Destination"] == fn["DeadLetterConfig"]["TargetArn"]
+    # stream reads on this stream only, and only for the alerts function's role
+    stream_actions = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
+    alerts_role = fn["Role"]["Fn::GetAtt"][0]
+    for pid, pol in _of_type(tpl, "AWS::IAM::Policy").items():
+        for st in pol["Properties"]["PolicyDocument"]["Statement"]:
+            acts = {st["Action"]} if isinstance(st["Action"], str) else set(st["Action"])
+            if {"Fn::GetAtt": [table_id, "StreamArn"]} in (st["Resource"] if isinstance(st["Resource"], list)
+                                                          else [st["Resource"]]):
+                assert alerts_role in _refs(pol["Properties"]["Roles"]), pid
+                assert acts == stream_actions, pid
+            if "dynamodb:ListStreams" in acts:
+                assert alerts_role in _refs(pol["Properties"]["Roles"]) and acts == {"dynamodb:ListStreams"}, pid
+
+
 def test_topic_is_kms_encrypted_with_optional_email(synth):
     tpl = synth["json"]
     (topic,) = _of_type(tpl, "AWS::SNS::Topic").values()
@@ -189,11 +226,81 @@ def test_dashboard_bucket_private_cloudfront_oac_https_headers(synth):
     sec = hp["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert sec["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert sec["FrameOptions"]["FrameOption"] == "DENY" and sec["ContentTypeOptions"]["Override"]
-    assert "default-src 'self'" in json.dumps(sec["ContentSecurityPolicy"])
     # the dashboard build and a generated config.json holding the API URL
     (dep,) = _of_type(tpl, "Custom::CDKBucketDeployment").values()
     assert len(dep["Properties"]["SourceObjectKeys"]) == 2
     assert "RestApi" in json.dumps(dep["Properties"].get("SourceMarkers", ""))
+
+
+def _build_headers() -> dict:
+    """headers.json of the dashboard build: dist's when built, else what build.mjs would write."""
+    built = ROOT / "dashboard" / "dist" / "headers.json"
+    if built.is_file():
+        return json.loads(built.read_text())
+    r = subprocess.run(["node", str(ROOT / "dashboard" / "build.mjs"), "--print-headers"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def _render(value, params: dict) -> str:
+    """A Fn::Join of literals and pseudo-parameter Refs as the deployed string."""
+    if isinstance(value, str):
+        return value
+    sep, parts = value["Fn::Join"]
+    return sep.join(p if isinstance(p, str) else params[p["Ref"]] for p in parts)
+
+
+def test_dashboard_headers_policy_is_the_build_headers_json_with_the_deployed_api(synth):
+    tpl = synth["json"]
+    (hp,) = _of_type(tpl, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    cfg = hp["Properties"]["ResponseHeadersPolicyConfig"]
+    sec = cfg["SecurityHeadersConfig"]
+    build = _build_headers()
+    # GIVEN the build's CSP WHEN deployed THEN connect-src names the deployed API instead of the build's
+    csp = _render(sec["ContentSecurityPolicy"]["ContentSecurityPolicy"],
+                  {"AWS::Region": "eu-west-1", "AWS::URLSuffix": "amazonaws.com"})
+    expected = re.sub(r"connect-src [^;]*", "connect-src 'self' https://*.execute-api.eu-west-1.amazonaws.com",
+                      build["Content-Security-Policy"])
+    assert csp == expected
+    assert "'unsafe-inline'" not in csp and "localhost" not in csp
+    assert sec["ContentSecurityPolicy"]["Override"] is True
+    assert sec["FrameOptions"] == {"FrameOption": build["X-Frame-Options"], "Override": True}
+    assert sec["ReferrerPolicy"] == {"ReferrerPolicy": build["Referrer-Policy"], "Override": True}
+    assert build["X-Content-Type-Options"] == "nosniff" and sec["ContentTypeOptions"] == {"Override": True}
+    # HSTS on top of the build's headers; nothing else
+    assert sec["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert set(sec) == {"ContentSecurityPolicy", "FrameOptions", "ReferrerPolicy", "ContentTypeOptions",
+                        "StrictTransportSecurity"}
+    assert not cfg.get("CustomHeadersConfig")
+
+
+def test_dashboard_rewrite_function_on_the_default_behavior(synth):
+    tpl = synth["json"]
+    from cloudtally_infra.dashboard import REWRITE_JS
+    (fid, fn), = _of_type(tpl, "AWS::CloudFront::Function").items()
+    p = fn["Properties"]
+    assert p["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0" and p["AutoPublish"] is True
+    assert p["FunctionCode"] == REWRITE_JS.read_text()
+    assert len(p["FunctionCode"].encode()) <= 10240      # CloudFront Functions' size limit
+    (dist,) = _of_type(tpl, "AWS::CloudFront::Distribution").values()
+    assoc = dist["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]["FunctionAssociations"]
+    assert assoc == [{"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [fid, "FunctionARN"]}}]
+
+
+def test_dashboard_config_json_names_the_deployed_api_the_way_the_dashboard_reads_it(synth):
+    (dep,) = _of_type(synth["json"], "Custom::CDKBucketDeployment").values()
+    (config,) = list(synth["out"].glob("asset.*/config.json"))
+    markers = dep["Properties"]["SourceMarkers"]
+    text = re.sub(r"<<marker:0xbaba:(\d+)>>", lambda m: json.dumps(f"marker{m.group(1)}"), config.read_text())
+    cfg = json.loads(text)
+    # dashboard/src/api.js reads api_url and refresh_seconds; never a demo key in a deployment
+    assert set(cfg) == {"api_url", "refresh_seconds", "stage"} and cfg["refresh_seconds"] >= 5
+    marker = [m for m in markers if m and "RestApi" in json.dumps(m)]
+    assert cfg["api_url"].startswith("marker") and marker
+    # the dashboard asset itself carries neither the build's config.json nor headers.json
+    (site,) = [d for d in synth["out"].glob("asset.*") if (d / "index.html").is_file()]
+    assert not (site / "config.json").exists() and not (site / "headers.json").exists()
 
 
 def test_api_routes_throttling_and_body_limit(synth):
@@ -306,6 +413,7 @@ def test_stack_creates_in_moto_cloudformation(synth, moto_endpoint):
     (table_id,) = _of_type(tpl, "AWS::DynamoDB::Table")
     desc = boto3.client("dynamodb", **kw).describe_table(TableName=physical[table_id])["Table"]
     assert [k["AttributeName"] for k in desc["KeySchema"]] == ["pk", "sk"]
+    assert desc["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
     (topic_id,) = _of_type(tpl, "AWS::SNS::Topic")
     attrs = boto3.client("sns", **kw).get_topic_attributes(TopicArn=physical[topic_id])["Attributes"]
     assert attrs["KmsMasterKeyId"]
@@ -318,3 +426,7 @@ def test_stack_creates_in_moto_cloudformation(synth, moto_endpoint):
     collectors = {lam.get_function(FunctionName=physical[f])["Configuration"]["Environment"]["Variables"]
                   .get("CLOUDTALLY_COLLECTOR") for f in fns} - {None}
     assert collectors == {s.name for s in aws_specs()}
+    (alerts,) = [f for f in fns if f.startswith("Alerts")]
+    (esm,) = lam.list_event_source_mappings(FunctionName=physical[alerts])["EventSourceMappings"]
+    assert esm["EventSourceArn"] == desc["LatestStreamArn"]
+    assert json.loads(esm["FilterCriteria"]["Filters"][0]["Pattern"]) == ALERTS_STREAM_FILTER

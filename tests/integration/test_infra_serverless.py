@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from cloudtally.infra_render import SERVERLESS_YML, aws_specs, collector_artifact, render, sls_function_id
+from cloudtally.infra_render import (ALERTS_STREAM_BATCH_SIZE, ALERTS_STREAM_FILTER, ALERTS_STREAM_MAX_AGE_S,
+                                     ALERTS_STREAM_RETRIES, ALERTS_STREAM_VIEW, ALERTS_STREAM_WINDOW_S,
+                                     SERVERLESS_YML, aws_specs, collector_artifact, render, sls_function_id)
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,3 +69,37 @@ def test_serverless_package_functions_and_schedules_equal_the_registry(packaged)
         own = [p for p in role["Policies"] if p["PolicyName"] == collector_artifact(spec.name)]
         actions = {a for st in own[0]["PolicyDocument"]["Statement"] for a in st["Action"]}
         assert actions == set(spec.iam_actions)
+
+
+def test_serverless_package_alerts_stream_trigger_equals_the_cdk_one(packaged):
+    # GIVEN the same constants the CDK stack uses THEN the alternative path wires the same post-ingest trigger
+    res = packaged["Resources"]
+    assert res["Table"]["Properties"]["StreamSpecification"] == {"StreamViewType": ALERTS_STREAM_VIEW}
+    (esm,) = [v["Properties"] for v in res.values() if v["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert _refs(esm["FunctionName"]) == {sls_function_id("alerts")}
+    assert esm["EventSourceArn"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    (flt,) = esm["FilterCriteria"]["Filters"]
+    assert json.loads(flt["Pattern"]) == ALERTS_STREAM_FILTER
+    assert esm["MaximumBatchingWindowInSeconds"] == ALERTS_STREAM_WINDOW_S
+    assert esm["BatchSize"] == ALERTS_STREAM_BATCH_SIZE and esm["StartingPosition"] == "LATEST"
+    assert esm["MaximumRetryAttempts"] == ALERTS_STREAM_RETRIES and esm["BisectBatchOnFunctionError"] is True
+    assert esm["MaximumRecordAgeInSeconds"] == ALERTS_STREAM_MAX_AGE_S
+    assert esm["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["AlertsDlq", "Arn"]}
+    # a custom role gets no stream statements from Serverless: the rendering grants them, to the alerts role only
+    stream_arn = {"Fn::GetAtt": ["Table", "StreamArn"]}
+    readers = {rid for rid, r in res.items() if r["Type"] == "AWS::IAM::Role"
+               for p in r["Properties"].get("Policies", []) for st in p["PolicyDocument"]["Statement"]
+               if st["Resource"] == stream_arn
+               and set(st["Action"]) == {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}}
+    assert readers == {"AlertsRole"}
+
+
+def _refs(value) -> set[str]:
+    if isinstance(value, dict):
+        found = {value["Ref"]} if "Ref" in value else set()
+        if "Fn::GetAtt" in value:
+            found.add(value["Fn::GetAtt"][0])
+        return found.union(*(_refs(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_refs(v) for v in value))
+    return set()

@@ -29,10 +29,11 @@ class MemStatus:
     def get_collector_status(self, collector, scope):
         return self.items.get((collector, scope))
 
-    def set_collector_status(self, collector, scope, *, status, records=0, errors=None, cursor=None):
+    def set_collector_status(self, collector, scope, *, status, records=0, errors=None, cursor=None, marks=None):
         prev = self.items.get((collector, scope))
         self.items[(collector, scope)] = runner._FileStatusItem(
-            cursor if cursor is not None else (prev.cursor if prev else None), status, records, errors)
+            cursor if cursor is not None else (prev.cursor if prev else None), status, records, errors,
+            {**((prev.marks if prev else None) or {}), **(marks or {})})
 
 
 @pytest.fixture
@@ -201,3 +202,37 @@ def test_collector_module_imports_no_sdk():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('boto3', 'azure', 'google', 'databricks', 'snowflake')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_per_request_billed_apis_are_interval_gated(account):
+    """Cost Explorer ($0.01/request) and GetMetricData ($0.01/1000 metrics) are not called every hour."""
+    status = MemStatus()
+    requested = Counter()
+    clients = aws.AwsClients({})
+    for region in ("us-east-1", "eu-west-1"):
+        clients.client("cloudwatch", region).meta.events.register(
+            "provide-client-params.cloudwatch.GetMetricData",
+            lambda params, **kw: requested.update(q["Id"][0] for q in params["MetricDataQueries"]))
+    day0 = datetime(account.year, account.month, account.day, tzinfo=UTC) + timedelta(days=1)
+
+    def run(at, **cfg):
+        requested.clear()
+        summary, _ = _run(at, status=status, clients=clients, **cfg)
+        assert not summary["failed_scopes"], summary["failed_scopes"]
+        return summary["api_calls"], dict(requested)
+
+    calls, asked = run(day0 + timedelta(hours=1))
+    assert calls["ce"] == {"GetCostAndUsage": 1}
+    assert asked.get("c") == 7                     # CPU of the 7 running instances, closed days only
+    assert "s" not in asked                        # network/disk SEARCH is opt-in (billed per metric found)
+    # moto lists the bucket's StandardStorage size and object count: 2 metrics asked, not all 9 classes + 1
+    assert asked.get("b") == 1 and asked.get("o") == 1
+    calls, asked = run(day0 + timedelta(hours=2))
+    assert "ce" not in calls and asked == {}       # an hour later: nothing billed per request is due
+    calls, asked = run(day0 + timedelta(hours=13, minutes=1))
+    assert calls["ce"] == {"GetCostAndUsage": 1} and asked == {}
+    calls, asked = run(day0 + timedelta(days=1, hours=1))
+    # the next day: Lambda/S3 usage (daily) and Cost Explorer again; CPU waits for its 72 h interval
+    assert "c" not in asked and asked.get("b") == 1 and calls["ce"] == {"GetCostAndUsage": 1}
+    calls, asked = run(day0 + timedelta(days=3, hours=1), metrics_extended=True)
+    assert asked.get("c") == 7 and asked.get("s", 0) >= 1   # opted in: SEARCH expressions for network/disk

@@ -12,7 +12,7 @@ from .registry import CollectorSpec, register
 SPEC = register(CollectorSpec(
     name="aws",
     platform="aws",
-    schedule="rate(4 hours)",
+    schedule="rate(1 hour)",
     module="cloudtally.collectors.aws",
     sdk_extra="aws",
     description="EC2/EBS, EKS, Lambda, RDS and S3 inventory priced from the catalog, CloudWatch utilisation "
@@ -33,6 +33,7 @@ SPEC = register(CollectorSpec(
         "s3:GetBucketTagging",
         # utilisation and usage
         "cloudwatch:GetMetricData",
+        "cloudwatch:ListMetrics",
         # billed cost
         "ce:GetCostAndUsage",
         # identity and member accounts (assume-role targets come from config)
@@ -50,9 +51,17 @@ SPEC = register(CollectorSpec(
         "accounts": [],                     # [{"account_id", "role_arn", "external_id"?}] member accounts
         "payer_account_id": None,           # BillingAccountId; default: the caller's account
         "cost_explorer": True,              # pull billed cost (GetCostAndUsage)
+        "ce_interval_hours": 12,            # Cost Explorer is billed per request ($0.01) and refreshes a few
+                                            # times a day: pull it at most this often, not every run
         "ce_tag_key": None,                 # one cost allocation tag key to group billed cost by
-        "metrics": True,                    # CloudWatch utilisation for EC2
+        "metrics": True,                    # CloudWatch CPU utilisation for EC2 (GetMetricData)
+        "metrics_extended": False,          # + network/disk via SEARCH (billed per metric found, x4)
         "metric_period_s": 3600,
+        "metrics_interval_hours": 72,       # GetMetricData is billed per metric requested ($0.01/1000):
+                                            # hourly CPU of the closed days, pulled every 3 days ($0.10 per
+                                            # 1000 instances a month; daily would be $0.30)
+        "metrics_backfill_days": 3,         # first pull (CloudWatch keeps hourly data 455 days)
+        "usage_interval_hours": 24,         # Lambda invocations/duration and S3 sizes: closed days, daily
         "trailing_days": 3,                 # re-pulled each run (billing data settles late)
         "initial_days": 3,                  # first run with no cursor
         "max_backfill_days": 35,
@@ -296,11 +305,14 @@ def _stat(qid: str, ns: str, metric: str, dims: dict[str, str], stat: str, perio
         "Period": period, "Stat": stat}}
 
 
-def ec2_metric_queries(instance_ids: list[str], period: int) -> list[dict[str, Any]]:
-    """One CPU query per instance, plus SEARCH expressions that fetch network and disk series for
-    groups of instances: ~1.05 queries per instance, so 1 000 instances take 3 GetMetricData calls."""
+def ec2_metric_queries(instance_ids: list[str], period: int, extended: bool = True) -> list[dict[str, Any]]:
+    """One CPU query per instance, plus (``extended``) SEARCH expressions that fetch network and disk
+    series for groups of instances: ~1.05 queries per instance, so 1 000 instances take 3 GetMetricData
+    calls. CloudWatch bills every metric a SEARCH returns: extended costs 5x the CPU-only pull."""
     queries = [_stat(f"c{n}", "AWS/EC2", "CPUUtilization", {"InstanceId": iid}, "Average", period)
                for n, iid in enumerate(instance_ids)]
+    if not extended:
+        return queries
     metric_names = " OR ".join(f'MetricName="{m}"' for m in EC2_SEARCH_METRICS)
     head = f"SEARCH('{{AWS/EC2,InstanceId}} ({metric_names}) AND ("
     tail = ")', 'Sum', %d)" % period
@@ -324,18 +336,31 @@ def ec2_metric_queries(instance_ids: list[str], period: int) -> list[dict[str, A
     return queries
 
 
-def _ec2_metrics(ctx: CollectorContext, cw: Any, instances: list[dict[str, Any]], account: str, region: str,
-                 window: Window) -> Iterator[MetricPoint]:
+def _ec2_metrics(ctx: CollectorContext, cw: Any, instances: list[dict[str, Any]], account: str,
+                 region: str, window: Window) -> Iterator[MetricPoint]:
+    """Hourly utilisation of the closed days since the last pull, once per ``metrics_interval_hours``
+    (GetMetricData is billed per metric requested). A fixed window (the agent's last hour) is pulled as asked."""
     if not instances or not ctx.config.get("metrics", True):
         return
     period = int(ctx.config.get("metric_period_s", 3600))
-    hours = int(ctx.config.get("metric_hours", 24))
-    start = max(window.start, window.end - timedelta(hours=hours)).replace(minute=0, second=0)
-    if start >= window.end:
+    scope = ctx.current.name if ctx.current is not None else f"{account}/{region}/ec2"
+    if ctx.fixed_window:
+        start, end = window.start.replace(minute=0, second=0), window.end
+    else:
+        end = datetime(ctx.now.year, ctx.now.month, ctx.now.day, tzinfo=UTC)
+        last = ctx.mark(scope, "metrics")
+        if last is not None and end - last < timedelta(hours=float(ctx.config.get("metrics_interval_hours", 24))):
+            return
+        start = max(last or end - timedelta(days=int(ctx.config.get("metrics_backfill_days", 2))),
+                    end - timedelta(days=14))
+    if start >= end:
         return
     ids = [i["InstanceId"] for i in instances]
     by_id = {i["InstanceId"]: i for i in instances}
-    res = get_metric_data(cw, ec2_metric_queries(ids, period), start, window.end)
+    res = get_metric_data(cw, ec2_metric_queries(ids, period, bool(ctx.config.get("metrics_extended"))),
+                          start, end)
+    if not ctx.fixed_window:
+        ctx.set_mark(scope, "metrics", end)
     for n, iid in enumerate(ids):
         for _, ts, v in res.get(f"c{n}", []):
             yield _point("aws.ec2.cpu_utilization", v, ts, "Percent", iid, account, region, by_id[iid])
@@ -430,7 +455,25 @@ def _eks(ctx: CollectorContext, payer: str, account: str, region: str, window: W
                           description=f"EKS control plane ({support} support), Kubernetes {c.get('version')}")
 
 
+def _usage_window(ctx: CollectorContext, window: Window) -> Window | None:
+    """The closed days of ``window`` when a usage-metric pull (Lambda, S3) is due, else None.
+
+    GetMetricData is billed per metric requested, so usage is read once per ``usage_interval_hours``
+    for whole days (re-reading the trailing days catches late datapoints), not every run."""
+    if ctx.fixed_window:
+        return window
+    scope = ctx.current.name if ctx.current is not None else ""
+    today = datetime(ctx.now.year, ctx.now.month, ctx.now.day, tzinfo=UTC)
+    if window.start >= today or not ctx.due(scope, "usage", float(ctx.config.get("usage_interval_hours", 24))):
+        return None
+    ctx.set_mark(scope, "usage", ctx.now)
+    return Window(window.start, today)
+
+
 def _lambda(ctx: CollectorContext, payer: str, account: str, region: str, window: Window) -> Iterator[Any]:
+    window = _usage_window(ctx, window)
+    if window is None:
+        return
     lam = ctx.clients.client("lambda", region, _acct_key(ctx, account))
     fns = list(_pages(lam, "list_functions", "Functions"))
     if not fns:
@@ -505,6 +548,9 @@ def _rds(ctx: CollectorContext, payer: str, account: str, region: str, window: W
 
 
 def _s3(ctx: CollectorContext, payer: str, account: str, window: Window) -> Iterator[Any]:
+    window = _usage_window(ctx, window)
+    if window is None:
+        return
     akey = _acct_key(ctx, account)
     s3 = ctx.clients.client("s3", ctx.config["regions"][0], akey)
     by_region: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -520,16 +566,23 @@ def _s3(ctx: CollectorContext, payer: str, account: str, window: Window) -> Iter
         by_region[loc].append(b)
     start = datetime(window.start.year, window.start.month, window.start.day, tzinfo=UTC)
     for region, buckets in sorted(by_region.items()):
+        cw = ctx.clients.client("cloudwatch", region, akey)
+        present = _s3_storage_types(cw)
         queries, meta = [], {}
         for n, b in enumerate(buckets):
             for m, st in enumerate(S3_STORAGE_TYPES):
+                if st not in present.get(b["Name"], ()):
+                    continue      # GetMetricData bills every metric requested: ask only for those that exist
                 qid = f"b{n}_{m}"
                 meta[qid] = (b, st)
                 queries.append(_stat(qid, "AWS/S3", "BucketSizeBytes", {"BucketName": b["Name"], "StorageType": st},
                                      "Average", 86400))
-            queries.append(_stat(f"o{n}", "AWS/S3", "NumberOfObjects",
-                                 {"BucketName": b["Name"], "StorageType": "AllStorageTypes"}, "Average", 86400))
-        res = get_metric_data(ctx.clients.client("cloudwatch", region, akey), queries, start, window.end)
+            if "AllStorageTypes" in present.get(b["Name"], ()):
+                queries.append(_stat(f"o{n}", "AWS/S3", "NumberOfObjects",
+                                     {"BucketName": b["Name"], "StorageType": "AllStorageTypes"}, "Average", 86400))
+        if not queries:
+            continue
+        res = get_metric_data(cw, queries, start, window.end)
         days = set(window.days())
         slices = {d: (a, z) for d, a, z in window.day_slices()}
         for qid, rows in res.items():
@@ -557,6 +610,20 @@ def _s3(ctx: CollectorContext, payer: str, account: str, window: Window) -> Iter
                               resource_id=f"arn:aws:s3:::{b['Name']}", resource_name=b["Name"],
                               resource_type=cls, price=price, quantity=qty, tags=_tags(b.get("Tags")), line=cls,
                               description=f"S3 {cls} storage")
+
+
+def _s3_storage_types(cw: Any) -> dict[str, set[str]]:
+    """Bucket -> storage types with a daily storage series in this region (``AllStorageTypes`` for the
+    object count). ListMetrics costs one request per 500 series; GetMetricData bills every metric asked
+    for, so asking for all nine storage classes of every bucket blindly would cost ~5x more."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for m in _pages(cw, "list_metrics", "Metrics", Namespace="AWS/S3"):
+        dims = {d["Name"]: d["Value"] for d in m.get("Dimensions", [])}
+        st = dims.get("StorageType")
+        if dims.get("BucketName") and ((m.get("MetricName") == "BucketSizeBytes" and st in S3_STORAGE_TYPES)
+                                       or (m.get("MetricName") == "NumberOfObjects" and st == "AllStorageTypes")):
+            out[dims["BucketName"]].add(st)
+    return out
 
 
 # ---------------------------------------------------------------- Cost Explorer
@@ -657,4 +724,7 @@ def collect(ctx: CollectorContext) -> Iterator[CostRecord | MetricPoint]:
     if ctx.config.get("cost_explorer", True):
         scope = f"ce/{payer}"
         with ctx.scope(scope):
-            yield from cost_explorer_records(ctx, ctx.clients.client("ce", "us-east-1"), payer, ctx.window_for(scope))
+            if ctx.fixed_window or ctx.due(scope, "pull", float(ctx.config.get("ce_interval_hours", 12))):
+                ctx.set_mark(scope, "pull", ctx.now)
+                yield from cost_explorer_records(ctx, ctx.clients.client("ce", "us-east-1"), payer,
+                                                 ctx.window_for(scope))

@@ -66,7 +66,10 @@ class Window:
 class StatusStore(Protocol):
     def get_collector_status(self, collector: str, scope: str) -> Any: ...
     def set_collector_status(self, collector: str, scope: str, *, status: str, records: int = 0,
-                             errors: list[dict] | None = None, cursor: str | None = None) -> None: ...
+                             errors: list[dict] | None = None, cursor: str | None = None,
+                             marks: dict[str, str] | None = None) -> None: ...
+    # optional: get_state(collector, scope, key) -> bytes | None and put_state(collector, scope, key, blob,
+    # expires) keep the day ledgers of incremental delivery (see cloudtally.collectors.delivery)
 
 
 class Sink(Protocol):
@@ -134,6 +137,8 @@ class CollectorContext:
     current: ScopeState | None = None
     api_calls: Counter = field(default_factory=Counter)
     fixed_window: bool = False   # the agent's "last hour" window: cursors are neither read nor advanced
+    marks: dict[str, dict[str, str]] = field(default_factory=dict)      # scope -> marks to commit on success
+    _items: dict[str, Any] = field(default_factory=dict)                # scope -> its status item (or None)
 
     def scope(self, name: str) -> _Scope:
         """``with ctx.scope("123/us-east-1/ec2"):`` — errors inside are recorded for that scope only."""
@@ -155,10 +160,8 @@ class CollectorContext:
         today = day_floor(self.now)
         trailing = int(self.config.get("trailing_days", 3))
         start = today - timedelta(days=trailing)
-        cursor = None
-        if self.status is not None:
-            item = self.status.get_collector_status(self.collector, scope)
-            cursor = getattr(item, "cursor", None) if item is not None else None
+        item = self._status_item(scope)
+        cursor = getattr(item, "cursor", None) if item is not None else None
         if cursor:
             cur = datetime.fromisoformat(cursor[:10]).replace(tzinfo=UTC)
             start = min(start, cur)
@@ -166,6 +169,31 @@ class CollectorContext:
             start = today - timedelta(days=int(self.config.get("initial_days", trailing)))
         start = max(start, today - timedelta(days=int(self.config.get("max_backfill_days", 35))))
         return Window(start, self.now)
+
+    def _status_item(self, scope: str) -> Any:
+        if self.status is None or self.fixed_window:
+            return None
+        if scope not in self._items:
+            self._items[scope] = self.status.get_collector_status(self.collector, scope)
+        return self._items[scope]
+
+    def mark(self, scope: str, key: str) -> datetime | None:
+        """When ``key`` was last marked done for ``scope`` (see :meth:`set_mark`)."""
+        pending = self.marks.get(scope, {}).get(key)
+        if pending:
+            return datetime.fromisoformat(pending.replace("Z", "+00:00"))
+        item = self._status_item(scope)
+        value = ((getattr(item, "marks", None) or {}) if item is not None else {}).get(key)
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+    def set_mark(self, scope: str, key: str, when: datetime) -> None:
+        """Mark ``key`` done at ``when``; saved with the scope's status only if the scope and run succeed."""
+        self.marks.setdefault(scope, {})[key] = iso(when)
+
+    def due(self, scope: str, key: str, every_hours: float) -> bool:
+        """Whether an interval-gated pull (e.g. Cost Explorer, billed per request) should run now."""
+        last = self.mark(scope, key)
+        return last is None or self.now - last >= timedelta(hours=every_hours) - timedelta(minutes=5)
 
     def note(self, message: str) -> None:
         """Something skipped that is not an error (e.g. a resource the catalog cannot price)."""
@@ -179,7 +207,8 @@ class CollectorContext:
 def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = None,
         config: Mapping[str, Any] | None = None, status: StatusStore | None = None, now: datetime | None = None,
         logger: logging.Logger | None = None, window: Window | None = None,
-        collect: Callable[[CollectorContext], Iterable[Any]] | None = None, batch_size: int = 1000) -> dict[str, Any]:
+        collect: Callable[[CollectorContext], Iterable[Any]] | None = None, batch_size: int = 1000,
+        incremental: bool = True) -> dict[str, Any]:
     """Run one collector once and return its summary (records sent, scopes failed, API calls)."""
     import importlib
 
@@ -204,12 +233,32 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
     metrics_sent = 0
     run_errors: list[dict[str, str]] = []
 
-    def flush_records() -> None:
-        if records:
-            res = sink.send_records(list(records))
+    def send(batch: list[CostRecord]) -> None:
+        for i in range(0, len(batch), batch_size):
+            res = sink.send_records(batch[i:i + batch_size])
             for k in ("accepted", "requests", "spooled"):
                 sent[k] += int(res.get(k, 0))
             sent["rejected"].extend(res.get("rejected", []))
+
+    # incremental delivery (day ledgers, provisional aggregates, changed-only) needs a status store that
+    # keeps state and a scheduled run; the agent's fixed window and plain runs send everything
+    deliverer = None
+    if incremental and status is not None and not ctx.fixed_window and hasattr(status, "get_state"):
+        from .delivery import Deliverer
+        deliverer = Deliverer(collector=spec.name, state=status, send=send, now=now,
+                              tag_keys=tuple(cfg.get("aggregate_tag_keys") or _rollup_tag_keys()))
+    pending: dict[str, list[CostRecord]] = {}
+
+    def deliver(scope: str | None = None) -> None:
+        for name in [scope] if scope is not None else list(pending):
+            recs = pending.pop(name, [])
+            st = ctx.scopes.get(name)
+            if st is not None and deliverer is not None:
+                deliverer.deliver(name, recs, st.window.days())
+
+    def flush_records() -> None:
+        if records:
+            send(list(records))
             records.clear()
 
     def flush_points() -> None:
@@ -219,12 +268,19 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
             points.clear()
 
     try:
+        last_scope = None
         for item in fn(ctx):
             st = ctx.current
+            if deliverer is not None and last_scope is not None and (st is None or st.name != last_scope):
+                deliver(last_scope)              # the previous scope is finished: deliver it
+            last_scope = st.name if st is not None else None
             if isinstance(item, CostRecord):
-                records.append(item)
                 if st is not None:
                     st.records += 1
+                if deliverer is not None and st is not None:
+                    pending.setdefault(st.name, []).append(item)
+                    continue
+                records.append(item)
                 if len(records) >= batch_size:
                     flush_records()
             elif isinstance(item, MetricPoint):
@@ -235,6 +291,10 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
                     flush_points()
             else:
                 raise TypeError(f"collector {spec.name} yielded {type(item).__name__}")
+        if deliverer is not None:
+            for name in ctx.scopes:           # every scope, so a day whose resources vanished still closes
+                pending.setdefault(name, [])
+            deliver()
         flush_records()
         flush_points()
     except CloudTallyError as e:   # posting failed after retries: nothing of this run is marked done
@@ -245,9 +305,11 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
     # cursors and status: a scope's cursor moves only when it succeeded and was delivered
     if status is not None and not ctx.fixed_window:
         for st in ctx.scopes.values():
+            ok = st.status == "ok"
             status.set_collector_status(spec.name, st.name, status=st.status, records=st.records,
                                         errors=st.errors[:20] or None,
-                                        cursor=now.date().isoformat() if st.status == "ok" else None)
+                                        cursor=now.date().isoformat() if ok else None,
+                                        marks=ctx.marks.get(st.name) if ok else None)
     by_service: dict[str, dict[str, int]] = defaultdict(dict)
     for k, n in sorted(ctx.api_calls.items()):
         svc, op = k.split(":", 1)
@@ -259,6 +321,7 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
         "records_sent": sent["accepted"], "records_rejected": len(sent["rejected"]),
         "rejected": sent["rejected"][:20], "records_spooled": sent["spooled"], "metrics_sent": metrics_sent,
         "requests": sent["requests"],
+        **({"delivery": deliverer.stats} if deliverer is not None else {}),
         "scopes": {s.name: {"status": s.status, "records": s.records, "metrics": s.metrics,
                             "window": s.window.to_dict(), **({"errors": s.errors} if s.errors else {}),
                             **({"notes": s.notes} if s.notes else {})} for s in ctx.scopes.values()},
@@ -273,6 +336,15 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
 
 
 # ---------------------------------------------------------------- sinks and status stores
+
+def _rollup_tag_keys() -> tuple[str, ...]:
+    """The allocation tag keys the store's rollups keep (provisional aggregates keep the same ones)."""
+    import os
+
+    from ..config import ENV_ROLLUP_TAG_KEYS, DEFAULT_ROLLUP_TAG_KEYS
+    return tuple(t.strip() for t in os.environ.get(ENV_ROLLUP_TAG_KEYS, DEFAULT_ROLLUP_TAG_KEYS).split(",")
+                 if t.strip())[:8]
+
 
 class ClientSink:
     """Posts through :class:`cloudtally.client.Client`: records to ``/v1/records``, metric points to
@@ -336,10 +408,11 @@ class _FileStatusItem:
     status: str
     records: int
     errors: list | None
+    marks: dict | None = None
 
 
 class FileStatus:
-    """Cursors and status in a local JSON file, for ``cloudtally collect`` run away from the table."""
+    """Cursors, status and day ledgers in local files, for ``cloudtally collect`` run away from the table."""
 
     def __init__(self, path: str):
         import json
@@ -353,18 +426,47 @@ class FileStatus:
 
     def get_collector_status(self, collector: str, scope: str) -> _FileStatusItem | None:
         d = self.data.get(f"{collector}#{scope}")
-        return _FileStatusItem(d.get("cursor"), d["status"], d.get("records", 0), d.get("errors")) if d else None
+        return _FileStatusItem(d.get("cursor"), d["status"], d.get("records", 0), d.get("errors"),
+                               d.get("marks")) if d else None
 
     def set_collector_status(self, collector: str, scope: str, *, status: str, records: int = 0,
-                             errors: list[dict] | None = None, cursor: str | None = None) -> None:
-        import os
+                             errors: list[dict] | None = None, cursor: str | None = None,
+                             marks: dict[str, str] | None = None) -> None:
         key = f"{collector}#{scope}"
         prev = self.data.get(key, {})
         self.data[key] = {"status": status, "records": records, "errors": errors,
                           "cursor": cursor if cursor is not None else prev.get("cursor"),
+                          "marks": {**(prev.get("marks") or {}), **(marks or {})} or None,
                           "last_run": iso(datetime.now(UTC))}
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            self._json.dump(self.data, f, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        self._write(self.path, self._json.dumps(self.data, indent=1, sort_keys=True).encode())
+
+    def _state_path(self, collector: str, scope: str, key: str) -> str:
+        import hashlib
+        import os
+        h = hashlib.blake2b(f"{collector}#{scope}#{key}".encode(), digest_size=12).hexdigest()
+        return os.path.join(self.path + ".state", h)
+
+    def get_state(self, collector: str, scope: str, key: str) -> bytes | None:
+        try:
+            with open(self._state_path(collector, scope, key), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def put_state(self, collector: str, scope: str, key: str, blob: bytes, expires: datetime) -> None:
+        import os
+        self._write(self._state_path(collector, scope, key), blob)
+        d = os.path.dirname(self._state_path(collector, scope, key))
+        for name in os.listdir(d):          # expired ledgers go (the table has TTL; a directory does not)
+            full = os.path.join(d, name)
+            if os.path.getmtime(full) < time.time() - 60 * 86400:
+                os.remove(full)
+
+    @staticmethod
+    def _write(path: str, data: bytes) -> None:
+        import os
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)

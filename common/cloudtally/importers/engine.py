@@ -159,7 +159,7 @@ def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str
                          f"{name}|{where(name)}|not an ISO 4217 currency"))
         elif name == "x_CostSource":
             errs.append((e.is_not_null() & ~e.is_in(list(F.COST_SOURCES)),
-                         f"{name}|x_CostSource|must be 'estimated' or 'billed'"))
+                         f"{name}|x_CostSource|must be 'estimated', 'billed' or 'provisional'"))
         else:
             errs.append((e.str.len_chars() > F.MAX_STRING, f"{name}|{where(name)}|longer than {F.MAX_STRING} characters"))
         s[name] = e

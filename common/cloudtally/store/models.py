@@ -83,6 +83,7 @@ class CollectorStatusItem(TableItem):
     cursor = UnicodeAttribute(attr_name="cu", null=True)
     records = NumberAttribute(attr_name="n", default=0)
     errors = JSONAttribute(attr_name="er", null=True)
+    marks = JSONAttribute(attr_name="mk", null=True)
 
 
 class MetricItem(TableItem):

@@ -6,9 +6,13 @@ amounts and a record count. The *resource rollup* holds one row per resource. Bo
 from the records alone, so recomputing after re-sends, concurrent writes or a crash gives the
 exact answer.
 
-Supersede rule: when a day has billed records for a (provider, billing account), that pair's
-estimated records of the day are flagged ``superseded``: kept for estimate-accuracy reporting,
-excluded from every total.
+Supersede rules (superseded rows are kept for estimate-accuracy reporting, excluded from every total):
+
+* when a day has billed records for a (provider, billing account), that pair's estimated and
+  provisional records of the day are superseded;
+* a collector's ``provisional`` aggregates ("today so far", see :mod:`cloudtally.collectors.delivery`)
+  are superseded once the same collector's per-resource ``estimated`` records exist for the same
+  provider, account, sub-account, region and service of the day (written at day close).
 """
 
 from __future__ import annotations
@@ -34,16 +38,28 @@ def _g(item: dict, short: str, default: str = "") -> str:
     return av["S"] if av is not None else default
 
 
+def _detail_key(i: dict) -> tuple[str, ...]:
+    return (_g(i, "p"), _g(i, "a"), _g(i, "sa"), _g(i, "rg"), _g(i, "s"), _g(i, "col"))
+
+
 def build(items: Iterable[dict[str, dict[str, Any]]], tag_keys: tuple[str, ...]) -> tuple[dict, dict]:
     """Cube and resource rollup of one day from its raw record items."""
     items = list(items)
-    billed_pairs = {(_g(i, "p"), _g(i, "a")) for i in items if _g(i, "src", "estimated") == "billed"}
+    billed_pairs = set()
+    detailed = set()
+    for i in items:
+        src = _g(i, "src", "estimated")
+        if src == "billed":
+            billed_pairs.add((_g(i, "p"), _g(i, "a")))
+        elif src == "estimated":
+            detailed.add(_detail_key(i))
     cube: dict[tuple, list] = {}
     res: dict[tuple, list] = {}
     for i in items:
         src = _g(i, "src", "estimated")
         prov, acct = _g(i, "p"), _g(i, "a")
-        sup = "1" if src == "estimated" and (prov, acct) in billed_pairs else ""
+        sup = "1" if src != "billed" and ((prov, acct) in billed_pairs or (
+            src == "provisional" and _detail_key(i) in detailed)) else ""
         bc = Decimal(i["bc"]["N"])
         ec = Decimal(i["ec"]["N"]) if "ec" in i else bc
         lc = Decimal(i["lc"]["N"]) if "lc" in i else bc

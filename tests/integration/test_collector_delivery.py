@@ -1,0 +1,133 @@
+"""Incremental delivery over a simulated day of hourly runs, against the real store (DynamoDB Local).
+
+Today's per-resource estimates go to the day ledger and only provisional aggregates are written; at day
+close the per-resource detail (including a resource that stopped during the day) replaces them; a
+re-pulled closed day writes nothing unless a record changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from cloudtally.collectors import registry, runner
+from cloudtally.collectors.delivery import DayLedger
+from cloudtally.focus import UTC, day_floor, parse_record
+from cloudtally.query import parse_query
+
+pytestmark = pytest.mark.integration
+
+# recent days: ledgers carry a TTL (day + 40 days) that DynamoDB Local enforces against the real clock
+D = day_floor(datetime.now(UTC)) - timedelta(days=5)
+PRICE = Decimal("0.10")       # per instance-hour
+SCOPE = "111122223333/us-east-1/ec2"
+
+
+def _record(rid: str, day, hours: Decimal, team: str, price: Decimal = PRICE):
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    cost = str(hours * price)
+    return parse_record({
+        "ProviderName": "AWS", "BillingAccountId": "111122223333", "SubAccountId": "111122223333",
+        "ServiceName": "Amazon Elastic Compute Cloud", "ServiceCategory": "Compute", "ChargeCategory": "Usage",
+        "ChargePeriodStart": start.isoformat(), "ChargePeriodEnd": (start + timedelta(days=1)).isoformat(),
+        "BilledCost": cost, "EffectiveCost": cost, "ListCost": cost, "BillingCurrency": "USD",
+        "ResourceId": rid, "RegionId": "us-east-1", "PricingUnit": "Hours", "PricingQuantity": str(hours),
+        "Tags": {"team": team, "Name": rid}, "x_CostSource": "estimated", "x_Collector": "aws"})
+
+
+def fleet(resources: dict[str, tuple[datetime, datetime | None, str]], price: Decimal = PRICE):
+    """A collector whose inventory is ``resources``: id -> (running since, gone at, team)."""
+    def collect(ctx):
+        with ctx.scope(SCOPE):
+            window = ctx.window_for(SCOPE)
+            for rid, (since, gone, team) in resources.items():
+                if gone is not None and gone <= ctx.now:
+                    continue                     # no longer in the inventory
+                for day, a, b in window.day_slices():
+                    a = max(a, since)
+                    if b > a:
+                        yield _record(rid, day, Decimal(int((b - a).total_seconds())) / 3600, team, price)
+    return collect
+
+
+def _d(dt) -> str:
+    return dt.date().isoformat()
+
+
+def _run(store, now, resources, price=PRICE):
+    return runner.run(registry.get("aws"), sink=runner.StoreSink(store), clients=object(), catalog=object(),
+                      status=store, now=now, collect=fleet(resources, price))
+
+
+def _day(store, day, **extra):
+    nxt = (day + timedelta(days=1)).date().isoformat()
+    return store.summary(parse_query({"from": day.date().isoformat(), "to": nxt, "granularity": "total", **extra}))
+
+
+def test_a_day_of_hourly_runs_writes_aggregates_then_detail_once(store):
+    fleet_ = {"i-a": (D - timedelta(days=2), D + timedelta(hours=10, minutes=30), "web"),
+              "i-b": (D - timedelta(days=2), None, "web"),
+              "i-c": (D + timedelta(hours=12), None, "data")}
+
+    s1 = _run(store, D + timedelta(hours=10), fleet_)
+    # yesterday and the day before are closed: per-resource detail (a and b); today: one aggregate per team
+    assert s1["delivery"]["provisional"] == 1 and s1["records_sent"] == 4 + 1
+    today = _day(store, D, group_by="source")
+    assert {r["group"]["source"] for r in today["results"]} == {"provisional"}
+    assert Decimal(today["totals"]["USD"]["BilledCost"]) == 20 * PRICE          # a 10 h + b 10 h
+    assert Decimal(_day(store, D - timedelta(days=1))["totals"]["USD"]["BilledCost"]) == 48 * PRICE
+
+    s2 = _run(store, D + timedelta(hours=14), fleet_)
+    # a left the inventory at 10:30: the ledger keeps its last 10 h; b 14 h; c (team data) 2 h
+    assert s2["records_sent"] == 2 and s2["delivery"]["skipped_unchanged"] == 2     # b of D-2 and D-1
+    assert Decimal(_day(store, D)["totals"]["USD"]["BilledCost"]) == 26 * PRICE
+    by_team = {r["group"]["tag:team"]: Decimal(r["BilledCost"])
+               for r in _day(store, D, group_by="tag:team")["results"]}
+    assert by_team == {"web": 24 * PRICE, "data": 2 * PRICE}
+    assert store.top_resources(parse_query({"from": _d(D), "to": _d(D + timedelta(days=1))}))["resources"] == []
+
+    s3 = _run(store, D + timedelta(days=1, hours=1), fleet_)
+    # day close: a (10 h, from the ledger), b (24 h) and c (12 h) as per-resource estimates
+    closed = _day(store, D, group_by="source")
+    assert Decimal(closed["totals"]["USD"]["BilledCost"]) == 46 * PRICE
+    assert {r["group"]["source"] for r in closed["results"]} == {"estimated"}
+    assert Decimal(closed["superseded_estimates"]["USD"]["EffectiveCost"]) == 26 * PRICE
+    recs = store.list_records(parse_query({"from": _d(D), "to": _d(D + timedelta(days=1)), "source": "estimated"}),
+                              limit=100)["records"]
+    assert sorted((r["ResourceId"], r["PricingQuantity"]) for r in recs) == [("i-a", "10"), ("i-b", "24"),
+                                                                            ("i-c", "12")]
+    top = store.top_resources(parse_query({"from": _d(D), "to": _d(D + timedelta(days=1))}))["resources"]
+    assert {t["ResourceId"] for t in top} == {"i-a", "i-b", "i-c"}
+    assert s3["records_sent"] == 3 + 2            # D's detail + D+1's aggregates (web, data)
+
+    s4 = _run(store, D + timedelta(days=1, hours=2), fleet_)
+    assert s4["records_sent"] == 2 and s4["delivery"]["skipped_unchanged"] >= 4   # only D+1's aggregates
+    assert Decimal(_day(store, D)["totals"]["USD"]["BilledCost"]) == 46 * PRICE
+
+    # a changed price (catalog update) re-sends exactly the changed closed-day records
+    s5 = _run(store, D + timedelta(days=1, hours=3), fleet_, price=Decimal("0.20"))
+    assert s5["records_sent"] == 4 + 2     # b of D-2, D-1, D and c of D; D+1's two aggregates
+    assert Decimal(_day(store, D)["totals"]["USD"]["BilledCost"]) == 10 * PRICE + 36 * Decimal("0.20")
+
+
+def test_ledger_state_is_chunked_and_round_trips(store):
+    big = DayLedger(open={f"id{i}": {"ResourceId": f"i-{i:017x}", "x": "y" * 200, "n": i} for i in range(4000)})
+    blob = big.encode()
+    store.STATE_CHUNK = 10_000            # force several chunks
+    store.put_state("aws", SCOPE, "day:2026-03-10", blob, D + timedelta(days=40))
+    assert len(blob) > 3 * 10_000
+    assert DayLedger.decode(store.get_state("aws", SCOPE, "day:2026-03-10")).open == big.open
+    assert store.get_state("aws", SCOPE, "day:2026-03-11") is None
+
+
+def test_file_status_keeps_ledgers_and_marks(tmp_path):
+    st = runner.FileStatus(str(tmp_path / "status.json"))
+    st.put_state("aws", SCOPE, "day:2026-03-10", b"abc", D)
+    st.set_collector_status("aws", SCOPE, status="ok", marks={"metrics": "2026-03-10T00:00:00Z"})
+    st.set_collector_status("aws", SCOPE, status="ok", marks={"usage": "2026-03-10T01:00:00Z"})
+    again = runner.FileStatus(str(tmp_path / "status.json"))
+    assert again.get_state("aws", SCOPE, "day:2026-03-10") == b"abc"
+    assert again.get_collector_status("aws", SCOPE).marks == {"metrics": "2026-03-10T00:00:00Z",
+                                                             "usage": "2026-03-10T01:00:00Z"}
