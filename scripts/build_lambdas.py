@@ -58,9 +58,13 @@ def artifacts() -> dict[str, dict]:
         # the "api" extra minus Chalice itself: its runtime is two injected files, as `chalice package` does
         "api": {"requirements": base + [r for r in extras["api"] if not r.lower().startswith("chalice")],
                 "module": "app", "attr": "app",
+                # the routes import these lazily (cold start): each must import from the artifact alone
+                "probe": ["cloudtally.api.service", "cloudtally.api.openapi", "cloudtally.store", "cloudtally.budgets",
+                          "cloudtally.dashboard_data", "cloudtally.importers.export", "cloudtally.alerts"],
                 "sources": [(ROOT / "functions" / "api" / "app.py", "app.py"),
                             (ROOT / "functions" / "api" / "chalicelib", "chalicelib")]},
         "alerts": {"requirements": base + extras["aws"], "module": "handler", "attr": "handler",
+                   "probe": ["cloudtally.store", "cloudtally.alerts", "cloudtally.anomaly", "cloudtally.forecast"],
                    "sources": [(ROOT / "functions" / "alerts" / "handler.py", "handler.py")]},
     }
     for spec in aws_specs():
@@ -68,6 +72,7 @@ def artifacts() -> dict[str, dict]:
             raise SystemExit(f"collector {spec.name}: sdk_extra {spec.sdk_extra!r} is not an extra in pyproject.toml")
         out[collector_artifact(spec.name)] = {
             "requirements": base + extras[spec.sdk_extra], "module": "handler", "attr": "handler",
+            "probe": [spec.module] + list(spec.runtime_modules),
             "sources": [(ROOT / "functions" / "aws" / "handler.py", "handler.py")]}
     return out
 
@@ -92,6 +97,12 @@ def lock(name: str, reqs: list[str]) -> Path:
     return path
 
 
+def _dist(req: str) -> str:
+    """The normalised distribution name of a requirement line (``aws-lambda-powertools[tracer]==3`` → ...)."""
+    import re
+    return re.sub(r"[-_.]+", "-", re.split(r"[\[<>=!~; ]", req.strip(), maxsplit=1)[0]).lower()
+
+
 def _copy(src: Path, dest: Path) -> None:
     if src.is_dir():
         shutil.copytree(src, dest, ignore=shutil.ignore_patterns(*EXCLUDE), dirs_exist_ok=True)
@@ -100,11 +111,16 @@ def _copy(src: Path, dest: Path) -> None:
         shutil.copy2(src, dest)
 
 
-def build(name: str, art: dict) -> Path:
+def build(name: str, art: dict, root: Path = BUILD) -> Path:
     lockfile = LOCKS / f"{name}.lock.txt"
     if not lockfile.is_file():
         raise SystemExit(f"{lockfile} missing: run scripts/build_lambdas.py --lock")
-    out = BUILD / name
+    pinned = {_dist(line) for line in lockfile.read_text().splitlines() if line and not line.startswith("#")}
+    stale = sorted(r for r in art["requirements"] if _dist(r) not in pinned)
+    if stale:
+        raise SystemExit(f"{lockfile.relative_to(ROOT)} does not pin {', '.join(stale)} (pyproject.toml changed): "
+                         f"run scripts/build_lambdas.py --lock --only {name}")
+    out = root / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     _pip("install", "-q", "--no-deps", "--no-compile", "--target", str(out), "--only-binary=:all:", "--platform",
@@ -119,6 +135,7 @@ def build(name: str, art: dict) -> Path:
         pkg = Path(chalice.__file__).parent
         for f in ("__init__.py", "app.py"):
             _copy(pkg / f, out / "chalice" / f)
+    if name == "api" and root == BUILD:     # functions/api/vendor: what `chalice package` bundles
         vendor = ROOT / "functions" / "api" / "vendor"
         shutil.rmtree(vendor, ignore_errors=True)
         shutil.copytree(out, vendor, ignore=shutil.ignore_patterns("app.py", "chalicelib", "chalice", *EXCLUDE))
@@ -147,14 +164,20 @@ def check(name: str, art: dict, d: Path, venv_root: Path) -> None:
     """Import the handler in a fresh virtualenv whose only code is the artifact (no site-packages)."""
     venv = venv_root / name
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    probe = ("import importlib, sys; sys.path.insert(0, sys.argv[1]); "
+    # the handler imports; every declared requirement is installed (handlers import some lazily, e.g. the
+    # billing-export collector's polars); the modules the function runs import too; no foreign cloud SDK
+    dists = sorted({_dist(r) for r in art["requirements"]})
+    probe = ("import importlib, importlib.metadata as md, json, sys; sys.path.insert(0, sys.argv[1]); "
              f"m = importlib.import_module({art['module']!r}); assert callable(getattr(m, {art['attr']!r})); "
+             "missing = [d for d in json.loads(sys.argv[2]) if not list(md.distributions(name=d, path=[sys.argv[1]]))]; "
+             "assert not missing, f'requirements missing from the artifact: {missing}'; "
+             "[importlib.import_module(x) for x in json.loads(sys.argv[3])]; "
              "bad = [p for p in sys.modules if p.split('.')[0] in ('azure', 'snowflake', 'google', 'databricks')]; "
              "assert not bad, bad")
     env = {"PATH": os.environ.get("PATH", ""), "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
            "CLOUDTALLY_TABLE": "cloudtally-check", "POWERTOOLS_TRACE_DISABLED": "true"}
-    r = subprocess.run([str(venv / "bin" / "python"), "-I", "-c", probe, str(d)], capture_output=True, text=True,
-                       env=env, cwd=venv_root)
+    r = subprocess.run([str(venv / "bin" / "python"), "-I", "-c", probe, str(d), json.dumps(dists),
+                        json.dumps(art.get("probe", []))], capture_output=True, text=True, env=env, cwd=venv_root)
     if r.returncode != 0:
         raise RuntimeError(f"{name}: handler import failed in a clean virtualenv:\n{r.stderr[-1500:]}")
 
@@ -165,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--zip", action="store_true", help="also write build/lambda/<name>.zip")
     ap.add_argument("--check", action="store_true", help="import each handler in a clean venv; enforce 250 MB")
     ap.add_argument("--only", action="append", help="build only these artifacts")
+    ap.add_argument("--out", type=Path, default=BUILD,
+                    help="build here instead of build/lambda (then functions/api/vendor is left alone)")
     a = ap.parse_args(argv)
     arts = {k: v for k, v in artifacts().items() if not a.only or k in a.only}
     if a.lock:
@@ -174,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     with tempfile.TemporaryDirectory() as venvs:
         for name, art in arts.items():
-            d = build(name, art)
+            d = build(name, art, a.out.resolve())
             fig = {"unzipped_bytes": size(d)}
             if a.zip:
                 fig["zip_bytes"] = make_zip(d).stat().st_size

@@ -31,6 +31,7 @@ SPEC = register(CollectorSpec(
     schedule="rate(6 hours)",
     module="cloudtally.collectors.aws_billing_export",
     sdk_extra="aws-import",             # boto3 + powertools (the handler) + polars (the importer)
+    runtime_modules=("cloudtally.store", "cloudtally.importers.engine", "polars"),
     description="AWS Data Exports (CUR 2.0 or FOCUS 1.2) from S3, imported as billed records; each billing "
                 "period's files replace that period (same code as `cloudtally import`).",
     secrets=(),

@@ -50,8 +50,7 @@ def content_hash(d: dict[str, Any]) -> str:
 
 
 def _canon(r: CostRecord) -> dict[str, Any]:
-    d = r.to_dict()
-    return {k: d[k] for k in sorted(d)}
+    return r.to_dict()
 
 
 @dataclass
@@ -136,6 +135,7 @@ class Deliverer:
         self.collector, self.state, self.send, self.now = collector, state, send, now
         self.tag_keys, self.keep_days = tag_keys, keep_days
         self.stats = {"computed": 0, "written": 0, "skipped_unchanged": 0, "aggregated": 0, "provisional": 0}
+        self._pending: dict[str, str] = {}
 
     def _load(self, scope: str, day: date) -> DayLedger:
         return DayLedger.decode(self.state.get_state(self.collector, scope, f"day:{day.isoformat()}"))
@@ -185,16 +185,19 @@ class Deliverer:
             if out:
                 self.send(out)
                 self.stats["written"] += len(out)
-            for r in out:
-                ledger.sent[r.id] = content_hash(_canon(r))
+            ledger.sent.update(self._pending)
             if out or dirty:       # an unchanged closed day costs a read, not a rewrite of its ledger
                 self._save(scope, day, ledger)
 
     def _changed(self, ledger: DayLedger, recs: list[CostRecord]) -> list[CostRecord]:
-        out = []
+        """The records whose content differs from what was delivered (their hashes wait in ``_pending``
+        until the send returned)."""
+        out, self._pending = [], {}
         for r in recs:
-            if ledger.sent.get(r.id) == content_hash(_canon(r)):
+            h = content_hash(_canon(r))
+            if ledger.sent.get(r.id) == h:
                 self.stats["skipped_unchanged"] += 1
             else:
                 out.append(r)
+                self._pending[r.id] = h
         return out

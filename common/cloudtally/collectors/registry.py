@@ -30,6 +30,8 @@ class CollectorSpec:
     default_config: dict[str, Any] = field(default_factory=dict)
     memory_mb: int = 512
     timeout_s: int = 300
+    # modules it imports lazily at run time (the Lambda artifact build imports them in a clean venv)
+    runtime_modules: tuple[str, ...] = ("cloudtally.collectors.delivery", "cloudtally.store")
 
     def load(self) -> Callable[..., Any]:
         return getattr(importlib.import_module(self.module), "collect")
