@@ -83,8 +83,11 @@ def main() -> int:
             failed += 1
             print(f"[collectors] {spec.name}: FAILED: {type(e).__name__}: {e}")
             continue
-        print(f"[collectors] {spec.name}: {summary.get('records_sent', 0)} records, "
-              f"{len(summary.get('failed_scopes', []))} failed scopes "
+        computed = sum(int(sc.get("records", 0)) for sc in summary.get("scopes", {}).values())
+        # the AWS collector posts today's provisional aggregates, not every per-resource record (see README);
+        # the billing-export collector writes straight to the table
+        print(f"[collectors] {spec.name}: {computed} records collected, {summary.get('records_sent', 0)} posted, "
+              f"{summary.get('metrics_sent', 0)} metric points, {len(summary.get('failed_scopes', []))} failed scopes "
               f"{json.dumps(summary.get('failed_scopes', []))[:300]}")
     return 1 if failed else 0
 
