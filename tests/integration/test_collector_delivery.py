@@ -131,3 +131,20 @@ def test_file_status_keeps_ledgers_and_marks(tmp_path):
     assert again.get_state("aws", SCOPE, "day:2026-03-10") == b"abc"
     assert again.get_collector_status("aws", SCOPE).marks == {"metrics": "2026-03-10T00:00:00Z",
                                                              "usage": "2026-03-10T01:00:00Z"}
+
+
+def test_overlapping_runs_cannot_overwrite_each_others_ledger(settings, store):
+    from cloudtally.errors import StoreError
+    from cloudtally.store import Store
+
+    other = Store(settings)                  # a second, overlapping run (its own process)
+    key = f"day:{_d(D)}"
+    assert store.get_state("aws", SCOPE, key) is None and other.get_state("aws", SCOPE, key) is None
+    store.put_state("aws", SCOPE, key, b"first", D + timedelta(days=40))
+    with pytest.raises(StoreError, match="another run"):
+        other.put_state("aws", SCOPE, key, b"second", D + timedelta(days=40))
+    assert other.get_state("aws", SCOPE, key) == b"first"       # re-read: now it may write
+    other.put_state("aws", SCOPE, key, b"second", D + timedelta(days=40))
+    with pytest.raises(StoreError):
+        store.put_state("aws", SCOPE, key, b"stale", D + timedelta(days=40))
+    assert store.get_state("aws", SCOPE, key) == b"second"

@@ -81,3 +81,16 @@ def test_billed_records_skip_the_ledger_but_keep_changed_only():
     Deliverer(collector="aws", state=state, send=sent.extend, now=D + timedelta(hours=4), tag_keys=()).deliver(
         "ce", [billed], [D.date()])
     assert sent == []
+
+
+def test_a_group_emptied_by_retagging_is_zeroed_not_left_behind():
+    state, sent = MemState(), []
+    def run(now, recs):
+        sent.clear()
+        Deliverer(collector="aws", state=state, send=sent.extend, now=now, tag_keys=("team",)).deliver(
+            "s", recs, [D.date()])
+        return {r.Tags.get("team"): r.BilledCost for r in sent}
+    assert run(D + timedelta(hours=2), [rec("i-1", 2, "web")]) == {"web": Decimal("0.0832")}
+    # i-1 re-tagged: the store must not keep 'web' at 2 h next to 'data' at 3 h
+    assert run(D + timedelta(hours=3), [rec("i-1", 3, "data")]) == {"data": Decimal("0.1248"), "web": 0}
+    assert run(D + timedelta(hours=4), [rec("i-1", 4, "data")]) == {"data": Decimal("0.1664")}   # zero unchanged

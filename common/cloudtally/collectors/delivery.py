@@ -60,10 +60,12 @@ class DayLedger:
     open: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> latest per-resource record (today)
     sent: dict[str, str] = field(default_factory=dict)              # id -> content hash of what was delivered
     closed: bool = False
+    aggs: dict[str, dict[str, Any]] = field(default_factory=dict)   # id -> provisional aggregate delivered
 
     def encode(self) -> bytes:
         return zlib.compress(json.dumps({"v": LEDGER_VERSION, "open": self.open, "sent": self.sent,
-                                         "closed": self.closed}, separators=(",", ":")).encode(), 6)
+                                         "closed": self.closed, "aggs": self.aggs},
+                                        separators=(",", ":")).encode(), 6)
 
     @classmethod
     def decode(cls, blob: bytes | None) -> "DayLedger":
@@ -72,7 +74,8 @@ class DayLedger:
         d = json.loads(zlib.decompress(blob))
         if d.get("v") != LEDGER_VERSION:
             return cls()   # an unknown layout is treated as nothing delivered: the day is re-sent (idempotent)
-        return cls(open=d.get("open") or {}, sent=d.get("sent") or {}, closed=bool(d.get("closed")))
+        return cls(open=d.get("open") or {}, sent=d.get("sent") or {}, closed=bool(d.get("closed")),
+                   aggs=d.get("aggs") or {})
 
 
 def _record(d: dict[str, Any]) -> CostRecord:
@@ -80,6 +83,12 @@ def _record(d: dict[str, Any]) -> CostRecord:
     if d.get("id") and r.id != d["id"]:
         raise ValueError(f"ledger record {d['id']} no longer has the same identity ({r.id})")
     return r
+
+
+def _zeroed(d: dict[str, Any]) -> CostRecord:
+    z = {k: ("0" if k in _SUMS else v) for k, v in d.items()}
+    z["ChargeDescription"] = f"{d.get('ServiceName')}: no resource left in this group today"
+    return _record(z)
 
 
 def is_detail(r: CostRecord) -> bool:
@@ -172,6 +181,10 @@ class Deliverer:
                     else:
                         rest.append(r)
                 aggs = provisional(ledger.open.values(), self.tag_keys)
+                # a group left empty (its resources were re-tagged) is zeroed, or its old total would stay
+                current = {a.id for a in aggs}
+                aggs += [_zeroed(d) for i, d in ledger.aggs.items() if i not in current]
+                ledger.aggs = {a.id: _canon(a) for a in aggs}
                 self.stats["provisional"] += len(aggs)
                 out = self._changed(ledger, rest + aggs)
             else:

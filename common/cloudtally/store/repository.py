@@ -80,6 +80,7 @@ class Store:
         self.max_delay = max_delay
         self.workers = workers
         self._lock = threading.Lock()
+        self._state_gens: dict[str, str] = {}   # ledger key -> generation last read or written ("" = absent)
         self.capacity = {"read": Decimal(0), "write": Decimal(0)}
         self.retries = 0  # throttled/timed-out calls and UnprocessedItems rounds retried, all time
         self.sleep: Callable[[float], None] = time.sleep
@@ -580,7 +581,10 @@ class Store:
             cursor=cursor if cursor is not None else (prev.cursor if prev else None),
             records=records, errors=errors or None, marks=merged or None).save()
 
-    # collector state blobs (the runner's day ledgers): partition "L", chunked below the item size limit
+    # collector state blobs (the runner's day ledgers): partition "L", chunked below the item size limit.
+    # The head item (chunk 0) names its generation; later chunks are keyed by generation, so a head always
+    # points at complete chunks, and a head write is conditional on the generation this process read: two
+    # overlapping runs of one collector cannot silently overwrite each other's ledger.
     STATE_CHUNK = 350_000
 
     def get_state(self, collector: str, scope: str, key: str) -> bytes | None:
@@ -589,14 +593,15 @@ class Store:
         resp = self._call("GetItem", {"TableName": self.table, "ConsistentRead": True,
                                       "Key": {"pk": {"S": "L"}, "sk": {"S": f"{base}#0"}}}, "read")
         it = resp.get("Item")
+        self._state_gens[base] = it["g"]["S"] if it else ""
         if not it or ("ttl" in it and int(it["ttl"]["N"]) <= time.time()):
             return None
-        parts = [it["b"]["B"]]
+        gen, parts = it["g"]["S"], [it["b"]["B"]]
         for n in range(1, int(it["nc"]["N"])):
             resp = self._call("GetItem", {"TableName": self.table, "ConsistentRead": True,
-                                          "Key": {"pk": {"S": "L"}, "sk": {"S": f"{base}#{n}"}}}, "read")
-            if "Item" not in resp or resp["Item"].get("g", {}).get("S") != it["g"]["S"]:
-                return None    # a chunk of another generation: treat as absent (the caller re-sends)
+                                          "Key": {"pk": {"S": "L"}, "sk": {"S": f"{base}#{gen}#{n}"}}}, "read")
+            if "Item" not in resp:
+                return None    # expired under us: treated as absent (the caller re-sends, idempotently)
             parts.append(resp["Item"]["b"]["B"])
         return b"".join(parts)
 
@@ -605,13 +610,23 @@ class Store:
         chunks = [blob[i:i + self.STATE_CHUNK] for i in range(0, len(blob), self.STATE_CHUNK)] or [b""]
         gen = base64.b32encode(random.randbytes(5)).decode()
         ttl = {"N": str(int(expires.timestamp()))}
-        # later chunks first, the head (chunk 0, with the count and generation) last: a reader never sees
-        # a head whose chunks are not written yet
-        for n in range(len(chunks) - 1, -1, -1):
-            item = {"pk": {"S": "L"}, "sk": {"S": f"{base}#{n}"}, "b": {"B": chunks[n]}, "g": {"S": gen}, "ttl": ttl}
-            if n == 0:
-                item["nc"] = {"N": str(len(chunks))}
-            self._call("PutItem", {"TableName": self.table, "Item": item}, "write")
+        for n in range(1, len(chunks)):
+            self._call("PutItem", {"TableName": self.table, "Item": {
+                "pk": {"S": "L"}, "sk": {"S": f"{base}#{gen}#{n}"}, "b": {"B": chunks[n]}, "ttl": ttl}}, "write")
+        head = {"TableName": self.table, "Item": {"pk": {"S": "L"}, "sk": {"S": f"{base}#0"}, "b": {"B": chunks[0]},
+                                                  "g": {"S": gen}, "nc": {"N": str(len(chunks))}, "ttl": ttl}}
+        read = self._state_gens.get(base)
+        if read is not None:
+            head.update({"ConditionExpression": "attribute_not_exists(pk)"} if read == "" else
+                        {"ConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": read}}})
+        try:
+            self._call("PutItem", head, "write")
+        except (PynamoDBException, BotoCoreError, ClientError) as e:
+            if _err_code(e) != "ConditionalCheckFailedException":
+                raise
+            raise StoreError(f"collector {collector} scope {scope}: {key} was updated by another run meanwhile; "
+                             "this run's delivery is retried by the next one", retry_after=60) from e
+        self._state_gens[base] = gen
 
     def get_collector_status(self, collector: str, scope: str) -> CollectorStatusItem | None:
         try:

@@ -68,22 +68,20 @@ def build(items: Iterable[dict[str, dict[str, Any]]], tag_keys: tuple[str, ...])
         tvals = tuple(tags[k]["S"] if k in tags else "" for k in tag_keys)
         cur, svc, region = _g(i, "cur"), _g(i, "s"), _g(i, "rg")
         key = (cur, prov, svc, acct, _g(i, "sa"), region, _g(i, "cat", "Usage"), src, sup) + tvals
-        row = cube.get(key)
-        if row is None:
-            cube[key] = [bc, ec, lc, cc, 1]
-        else:
-            row[0] = _ADD(row[0], bc); row[1] = _ADD(row[1], ec)
-            row[2] = _ADD(row[2], lc); row[3] = _ADD(row[3], cc); row[4] += 1
+        _accumulate(cube, key, bc, ec, lc, cc)
         rid = _g(i, "r")
         if rid:
-            rkey = (rid, _g(i, "rn"), prov, svc, acct, region, cur, src, sup) + tvals
-            r = res.get(rkey)
-            if r is None:
-                res[rkey] = [bc, ec, lc, cc, 1]
-            else:
-                r[0] = _ADD(r[0], bc); r[1] = _ADD(r[1], ec)
-                r[2] = _ADD(r[2], lc); r[3] = _ADD(r[3], cc); r[4] += 1
+            _accumulate(res, (rid, _g(i, "rn"), prov, svc, acct, region, cur, src, sup) + tvals, bc, ec, lc, cc)
     return cube, res
+
+
+def _accumulate(rows: dict[tuple, list], key: tuple, bc: Decimal, ec: Decimal, lc: Decimal, cc: Decimal) -> None:
+    row = rows.get(key)
+    if row is None:
+        rows[key] = [bc, ec, lc, cc, 1]
+    else:
+        row[0] = _ADD(row[0], bc); row[1] = _ADD(row[1], ec)
+        row[2] = _ADD(row[2], lc); row[3] = _ADD(row[3], cc); row[4] += 1
 
 
 def lite(cube: dict[tuple, list]) -> dict[tuple, list]:
