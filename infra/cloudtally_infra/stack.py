@@ -38,7 +38,8 @@ from constructs import Construct
 
 from . import iam as ct_iam
 from . import naming
-from .dashboard import REWRITE_JS, build_headers, connect_origins, with_api_origin
+from .dashboard import (REWRITE_JS, api_path_patterns, build_headers, pages_blocking_same_origin,
+                        same_origin_csp)
 from .api_swagger import swagger
 from .nag import suppress
 
@@ -50,6 +51,10 @@ ENV_MAX_BODY_BYTES = "CLOUDTALLY_MAX_BODY_BYTES"
 ENV_CORS_ORIGIN = "CLOUDTALLY_CORS_ORIGIN"
 ENV_COLLECTOR = naming.ENV_COLLECTOR
 ENV_SECRETS = naming.ENV_SECRET_ARNS   # JSON {secret name: ARN} of the secrets this function may read
+# the stage variable naming the API's function in the integration URI (see _api: it breaks a reference cycle)
+API_FUNCTION_STAGE_VARIABLE = "apiFunction"
+# API responses through the dashboard's origin: JSON (or a FOCUS download), never rendered as a page
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 KMS_REASON = ("kms:GenerateDataKey* on the alerts key only (publishing to the KMS-encrypted topic needs "
               "GenerateDataKey and GenerateDataKeyWithoutPlaintext); the key is CloudTally's own.")
@@ -124,9 +129,9 @@ class CloudTallyStack(cdk.Stack):
         sub.cfn_options.condition = has_email
 
         # ------------------------------------------------------------------ API
-        self.api_fn, self.api = self._api()
+        self.api_fn, self.api, self.api_routes = self._api()
         self.api_url = self.api.url
-        # ------------------------------------------------------------------ dashboard
+        # ------------------------------------------------------------------ dashboard (and the API on its origin)
         self.dashboard_url = self._dashboard()
         self.api_fn.add_environment(ENV_DASHBOARD_URL, self.dashboard_url)
         self.api_fn.add_environment(ENV_CORS_ORIGIN, self.dashboard_url)
@@ -137,6 +142,10 @@ class CloudTallyStack(cdk.Stack):
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api_url, description="CLOUDTALLY_API_URL for agents and collectors")
         cdk.CfnOutput(self, "DashboardUrl", value=self.dashboard_url)
+        cdk.CfnOutput(self, "DashboardApiUrl", value=self.dashboard_url,
+                      description="The same API on the dashboard's origin (CloudFront sends "
+                                  f"{' '.join(api_path_patterns(self.api_routes))} to the {self.stage} stage): "
+                                  "what the dashboard calls; also usable as CLOUDTALLY_API_URL")
         cdk.CfnOutput(self, "TableName", value=self.table.table_name)
         cdk.CfnOutput(self, "AlertsTopicArn", value=self.topic.topic_arn)
         for name, secret in self.secrets.items():
@@ -184,7 +193,7 @@ class CloudTallyStack(cdk.Stack):
         return fn
 
     # ---------------------------------------------------------------------- API
-    def _api(self) -> tuple[lambda_.Function, apigw.SpecRestApi]:
+    def _api(self) -> tuple[lambda_.Function, apigw.SpecRestApi, list[str]]:
         fn = self._function(
             "Api", artifact="api", source=naming.ROOT / "functions" / "api", handler=naming.API_HANDLER,
             memory=naming.API_MEMORY_MB, timeout=naming.API_TIMEOUT_S, description="CloudTally API (Chalice)",
@@ -193,17 +202,22 @@ class CloudTallyStack(cdk.Stack):
         self.table.grant_read_write_data(fn)
         self.topic.grant_publish(fn)
         suppress(fn.role, "AwsSolutions-IAM5", KMS_REASON, applies_to=["Action::kms:GenerateDataKey*"])
+        # The function is named by a stage variable, not by its ARN in the definition: the dashboard's
+        # distribution routes to this API (it needs the RestApi id) and the function's environment names the
+        # distribution (CORS origin, alert links), so a RestApi -> function reference would close a cycle.
         uri = (f"arn:{cdk.Aws.PARTITION}:apigateway:{cdk.Aws.REGION}:lambda:path/2015-03-31/functions/"
-               f"{fn.function_arn}/invocations")
+               f"arn:{cdk.Aws.PARTITION}:lambda:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:function:"
+               f"${{stageVariables.{API_FUNCTION_STAGE_VARIABLE}}}/invocations")
+        definition = swagger(uri)
         access_logs = logs.LogGroup(self, "ApiAccessLogs", retention=self.retention,
                                     removal_policy=cdk.RemovalPolicy.DESTROY)
         api = apigw.SpecRestApi(
-            self, "RestApi", api_definition=apigw.ApiDefinition.from_inline(swagger(uri)),
+            self, "RestApi", api_definition=apigw.ApiDefinition.from_inline(definition),
             rest_api_name=f"cloudtally-{self.stack_name}", cloud_watch_role=True,
             cloud_watch_role_removal_policy=cdk.RemovalPolicy.DESTROY,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             deploy_options=apigw.StageOptions(
-                stage_name=self.stage,
+                stage_name=self.stage, variables={API_FUNCTION_STAGE_VARIABLE: fn.function_name},
                 throttling_rate_limit=self.rate_limit.value_as_number,
                 throttling_burst_limit=self.burst_limit.value_as_number,
                 logging_level=apigw.MethodLoggingLevel.ERROR, data_trace_enabled=False, metrics_enabled=True,
@@ -235,7 +249,7 @@ class CloudTallyStack(cdk.Stack):
             "AwsSolutions-COG4": "See APIG4: API keys are verified in the app, not by a Cognito authorizer.",
         }.items():
             suppress(api, rule, reason)
-        return fn, api
+        return fn, api, sorted(definition["paths"])
 
     # ---------------------------------------------------------------------- dashboard
     def _dashboard(self) -> str:
@@ -245,28 +259,39 @@ class CloudTallyStack(cdk.Stack):
                            removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=False)
         suppress(bucket, "AwsSolutions-S1", "Static dashboard assets reached only through CloudFront (OAC); "
                                             "access is recorded at the CloudFront edge, not per object read.")
-        # not the API's own id: the API's function gets this distribution's URL as its CORS origin (no cycle)
-        api_origin = f"https://*.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}"
-        if self.node.try_get_context("customDomain"):
-            api_origin += f" https://{self.node.try_get_context('customDomain')}"
         dist_dir = naming.ROOT / "dashboard" / "dist"
-        build = build_headers(dist_dir)
-        headers = self._dashboard_headers(build, api_origin)
-        # the pages repeat the build's CSP in a <meta> tag, which the browser enforces as well as the header
-        domain = self.node.try_get_context("customDomain")
-        foreign = [o for o in connect_origins(build["Content-Security-Policy"])
-                   if ".execute-api." not in o and not (domain and o == f"https://{domain}")]
-        if foreign and (dist_dir / "index.html").is_file():
+        built = (dist_dir / "index.html").is_file()
+        headers = self._dashboard_headers(build_headers(dist_dir))
+        # The pages repeat the build's CSP in a <meta> tag, which the browser enforces as well as the header:
+        # it must let them call their own origin (never a problem for a build.mjs build).
+        blocked = pages_blocking_same_origin(dist_dir) if built else []
+        if blocked:
             cdk.Annotations.of(self).add_warning_v2(
                 "cloudtally:dashboard-api-origin",
-                f"dashboard/dist was built for {' '.join(foreign)}: its pages' <meta> CSP blocks the deployed API. "
-                "Rebuild with `node dashboard/build.mjs --api-url <ApiUrl output>` and deploy again.")
+                f"dashboard/dist: the <meta> CSP of {', '.join(blocked)} does not allow connect-src 'self', so the "
+                "deployed pages cannot call the API on their own origin. Rebuild with `node dashboard/build.mjs`.")
         rewrite = cloudfront.Function(
             self, "DashboardRewrite", runtime=cloudfront.FunctionRuntime.JS_2_0,
             code=cloudfront.FunctionCode.from_file(file_path=str(REWRITE_JS)),
             comment="CloudTally dashboard: /dashboard/<page>[/] -> /dashboard/<page>/index.html")
+        # The API on the dashboard's own origin: the page calls /v1/... and /api/... of the site it came from,
+        # so neither the build nor config.json needs the API's URL (known only once deployed).
+        api_behavior = cloudfront.BehaviorOptions(
+            origin=origins.HttpOrigin(
+                f"{self.api.rest_api_id}.execute-api.{cdk.Aws.REGION}.{cdk.Aws.URL_SUFFIX}",
+                origin_path=f"/{self.stage}", protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+                origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2]),
+            # HTTPS only, no redirect: a redirected POST would lose its body (and send the key in clear first)
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            # the query string, the key headers (Authorization too: allowed with caching disabled), Origin and
+            # Content-Encoding; not Host, which must be the execute-api host for API Gateway to route
+            origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+            response_headers_policy=self._api_headers(),
+            compress=False)   # with caching disabled CloudFront compresses nothing: Accept-Encoding goes to the API
         dist = cloudfront.Distribution(
-            self, "DashboardCdn", comment="CloudTally dashboard", default_root_object="index.html",
+            self, "DashboardCdn", comment="CloudTally dashboard and its API", default_root_object="index.html",
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
@@ -274,40 +299,42 @@ class CloudTallyStack(cdk.Stack):
                 cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                 function_associations=[cloudfront.FunctionAssociation(
                     function=rewrite, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST)]),
+            additional_behaviors={pattern: api_behavior for pattern in api_path_patterns(self.api_routes)},
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100)
         for rule, reason in {
             "AwsSolutions-CFR1": "The dashboard is served worldwide; data access is gated by API keys, not geography.",
-            "AwsSolutions-CFR2": "WAF is optional (billed per web ACL) for a static, read-only site of public assets.",
+            "AwsSolutions-CFR2": "WAF is optional (billed per web ACL); the static site is public code and the API "
+                                 "paths it forwards are throttled on the API Gateway stage and gated by API keys.",
             "AwsSolutions-CFR3": "Standard logs need an ACL-enabled log bucket; enable them per deployment if needed "
-                                 "(the assets are public code, the data sits behind the API).",
+                                 "(the assets are public code; API calls are in the API Gateway access logs).",
             "AwsSolutions-CFR4": "Without a custom domain CloudFront's default certificate fixes the viewer policy; "
                                  "set an alias with an ACM certificate and TLSv1.2_2021 to raise it.",
         }.items():
             suppress(dist, rule, reason)
         url = f"https://{dist.distribution_domain_name}"
-        built = (dist_dir / "index.html").is_file()
         source = dist_dir if built else Path(__file__).parent / "placeholder"
-        # config.json as dashboard/src/api.js reads it; the build's own names its local API (and maybe a demo key)
+        # config.json as dashboard/src/api.js reads it: api_url "" is the page's own origin (the behaviors above).
+        # The build's own config.json names its local API (and maybe a demo key): never uploaded.
         cfg = dist_dir / "config.json"
         refresh = json.loads(cfg.read_text()).get("refresh_seconds", 60) if built and cfg.is_file() else 60
         s3deploy.BucketDeployment(
             self, "DashboardDeploy", destination_bucket=bucket, distribution=dist, distribution_paths=["/*"],
             sources=[s3deploy.Source.asset(str(source), exclude=["config.json", "headers.json"]),
-                     s3deploy.Source.json_data("config.json", {"api_url": self.api_url, "refresh_seconds": refresh,
+                     s3deploy.Source.json_data("config.json", {"api_url": "", "refresh_seconds": refresh,
                                                                "stage": self.stage})],
             prune=True, memory_limit=256)
         return url
 
-    def _dashboard_headers(self, build: dict[str, str], api_origin: str) -> cloudfront.ResponseHeadersPolicy:
-        """The build's headers.json as a response-headers policy (its CSP naming the deployed API), plus HSTS."""
+    def _dashboard_headers(self, build: dict[str, str]) -> cloudfront.ResponseHeadersPolicy:
+        """The build's headers.json as a response-headers policy, plus HSTS. Its CSP's connect-src is 'self'
+        (the API is on the same origin): for the default build that is headers.json's CSP as it is."""
         build = dict(build)
         security: dict[str, Any] = {
             "strict_transport_security": cloudfront.ResponseHeadersStrictTransportSecurity(
                 access_control_max_age=cdk.Duration.days(365), include_subdomains=True, preload=True, override=True),
             "content_security_policy": cloudfront.ResponseHeadersContentSecurityPolicy(
-                content_security_policy=with_api_origin(build.pop("Content-Security-Policy"), api_origin),
-                override=True)}
+                content_security_policy=same_origin_csp(build.pop("Content-Security-Policy")), override=True)}
         if "X-Content-Type-Options" in build:
             if build.pop("X-Content-Type-Options").lower() != "nosniff":
                 raise ValueError("headers.json: CloudFront sends X-Content-Type-Options: nosniff only")
@@ -328,6 +355,25 @@ class CloudTallyStack(cdk.Stack):
             self, "DashboardHeaders", comment="CloudTally dashboard: the build's headers.json, plus HSTS",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(**security),
             custom_headers_behavior=custom)
+
+    def _api_headers(self) -> cloudfront.ResponseHeadersPolicy:
+        """Security headers for API responses on the dashboard's origin: not the pages' policy (a page CSP
+        means nothing on JSON), but HSTS for the shared host and the usual API set (a CSP that lets nothing
+        load or frame a response opened directly). None overrides the API: its own headers (Content-Type,
+        CORS, X-Request-Id, Retry-After, Content-Encoding) pass as they are."""
+        return cloudfront.ResponseHeadersPolicy(
+            self, "ApiHeaders", comment="CloudTally API via the dashboard origin: HSTS and API security headers",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=cdk.Duration.days(365), include_subdomains=True, preload=True,
+                    override=False),
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=API_CSP, override=False),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=False),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=False),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=False)))
 
     # ---------------------------------------------------------------------- collectors
     def _secrets(self) -> dict[str, sm.Secret]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import zipfile
@@ -222,48 +221,46 @@ def test_dashboard_bucket_private_cloudfront_oac_https_headers(synth):
     assert cfg["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "https-only"
     assert cfg["Origins"][0]["OriginAccessControlId"]
     assert _of_type(tpl, "AWS::CloudFront::OriginAccessControl")
-    (hp,) = _of_type(tpl, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    (hp,) = [v for k, v in _of_type(tpl, "AWS::CloudFront::ResponseHeadersPolicy").items() if "Dashboard" in k]
+    assert cfg["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == {"Ref": next(
+        k for k in _of_type(tpl, "AWS::CloudFront::ResponseHeadersPolicy") if "Dashboard" in k)}
     sec = hp["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert sec["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert sec["FrameOptions"]["FrameOption"] == "DENY" and sec["ContentTypeOptions"]["Override"]
-    # the dashboard build and a generated config.json holding the API URL
+    # the dashboard build and a generated config.json (the API is on the same origin: no deploy-time value in it)
     (dep,) = _of_type(tpl, "Custom::CDKBucketDeployment").values()
     assert len(dep["Properties"]["SourceObjectKeys"]) == 2
-    assert "RestApi" in json.dumps(dep["Properties"].get("SourceMarkers", ""))
+    assert "RestApi" not in json.dumps(dep["Properties"].get("SourceMarkers", ""))
 
 
-def _build_headers() -> dict:
-    """headers.json of the dashboard build: dist's when built, else what build.mjs would write."""
-    built = ROOT / "dashboard" / "dist" / "headers.json"
-    if built.is_file():
-        return json.loads(built.read_text())
-    r = subprocess.run(["node", str(ROOT / "dashboard" / "build.mjs"), "--print-headers"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=60)
+@pytest.fixture(scope="session")
+def default_build(tmp_path_factory) -> Path:
+    """What `node dashboard/build.mjs` writes with no option (the build README recommends for a deploy)."""
+    out = tmp_path_factory.mktemp("dashboard-dist")
+    r = subprocess.run(["node", str(ROOT / "dashboard" / "build.mjs"), "--out", str(out)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    return out
 
 
-def _render(value, params: dict) -> str:
-    """A Fn::Join of literals and pseudo-parameter Refs as the deployed string."""
-    if isinstance(value, str):
-        return value
-    sep, parts = value["Fn::Join"]
-    return sep.join(p if isinstance(p, str) else params[p["Ref"]] for p in parts)
+def _connect_src(csp: str) -> list[str]:
+    (d,) = [d.split() for d in csp.split(";") if d.split()[:1] == ["connect-src"]]
+    return d[1:]
 
 
-def test_dashboard_headers_policy_is_the_build_headers_json_with_the_deployed_api(synth):
+def test_dashboard_headers_policy_is_the_default_build_headers_json(synth, default_build):
     tpl = synth["json"]
-    (hp,) = _of_type(tpl, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    (hp,) = [v for k, v in _of_type(tpl, "AWS::CloudFront::ResponseHeadersPolicy").items() if "Dashboard" in k]
     cfg = hp["Properties"]["ResponseHeadersPolicyConfig"]
     sec = cfg["SecurityHeadersConfig"]
-    build = _build_headers()
-    # GIVEN the build's CSP WHEN deployed THEN connect-src names the deployed API instead of the build's
-    csp = _render(sec["ContentSecurityPolicy"]["ContentSecurityPolicy"],
-                  {"AWS::Region": "eu-west-1", "AWS::URLSuffix": "amazonaws.com"})
-    expected = re.sub(r"connect-src [^;]*", "connect-src 'self' https://*.execute-api.eu-west-1.amazonaws.com",
-                      build["Content-Security-Policy"])
-    assert csp == expected
-    assert "'unsafe-inline'" not in csp and "localhost" not in csp
+    build = json.loads((default_build / "headers.json").read_text())
+    # GIVEN whatever dashboard/dist holds (a local build names http://localhost:8080) WHEN deployed THEN the
+    # page CSP is the default build's: connect-src 'self' only, the API being on the same origin
+    csp = sec["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert isinstance(csp, str), "no deploy-time value (API id, region) in the page CSP"
+    assert csp == build["Content-Security-Policy"]
+    assert _connect_src(csp) == ["'self'"]
+    assert "'unsafe-inline'" not in csp and "localhost" not in csp and "execute-api" not in csp
     assert sec["ContentSecurityPolicy"]["Override"] is True
     assert sec["FrameOptions"] == {"FrameOption": build["X-Frame-Options"], "Override": True}
     assert sec["ReferrerPolicy"] == {"ReferrerPolicy": build["Referrer-Policy"], "Override": True}
@@ -273,6 +270,20 @@ def test_dashboard_headers_policy_is_the_build_headers_json_with_the_deployed_ap
     assert set(sec) == {"ContentSecurityPolicy", "FrameOptions", "ReferrerPolicy", "ContentTypeOptions",
                         "StrictTransportSecurity"}
     assert not cfg.get("CustomHeadersConfig")
+
+
+def test_default_dashboard_build_works_on_the_deployed_origin_and_synth_does_not_warn(synth, default_build):
+    from aws_cdk.assertions import Annotations, Match
+    from cloudtally_infra.dashboard import allows_same_origin_fetch, meta_csps
+    # every page's <meta> CSP (enforced with the header) lets the page call /v1/... on its own origin
+    metas = meta_csps(default_build)
+    assert len(metas) == 4 and all(_connect_src(c) == ["'self'"] and allows_same_origin_fetch(c)
+                                   for c in metas.values())
+    assert json.loads((default_build / "config.json").read_text())["api_url"] == ""
+    # dashboard/dist as it is here (a local build, connect-src 'self' http://localhost:8080) deploys as well:
+    # the warning is only for pages whose <meta> CSP would block the same-origin API
+    found = Annotations.from_stack(synth["stack"]).find_warning("*", Match.string_like_regexp(".*dashboard.*"))
+    assert not found, [f.entry.data for f in found]
 
 
 def test_dashboard_rewrite_function_on_the_default_behavior(synth):
@@ -288,19 +299,130 @@ def test_dashboard_rewrite_function_on_the_default_behavior(synth):
     assert assoc == [{"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [fid, "FunctionARN"]}}]
 
 
-def test_dashboard_config_json_names_the_deployed_api_the_way_the_dashboard_reads_it(synth):
+def test_dashboard_config_json_points_the_dashboard_at_its_own_origin(synth):
     (dep,) = _of_type(synth["json"], "Custom::CDKBucketDeployment").values()
     (config,) = list(synth["out"].glob("asset.*/config.json"))
-    markers = dep["Properties"]["SourceMarkers"]
-    text = re.sub(r"<<marker:0xbaba:(\d+)>>", lambda m: json.dumps(f"marker{m.group(1)}"), config.read_text())
-    cfg = json.loads(text)
-    # dashboard/src/api.js reads api_url and refresh_seconds; never a demo key in a deployment
+    # a literal file: nothing for the deployment to substitute at deploy time
+    assert "<<marker:" not in config.read_text()
+    assert not any(dep["Properties"]["SourceMarkers"])
+    cfg = json.loads(config.read_text())
+    # dashboard/src/api.js reads api_url ("" = the page's own origin) and refresh_seconds; never a demo key
     assert set(cfg) == {"api_url", "refresh_seconds", "stage"} and cfg["refresh_seconds"] >= 5
-    marker = [m for m in markers if m and "RestApi" in json.dumps(m)]
-    assert cfg["api_url"].startswith("marker") and marker
+    assert cfg["api_url"] == "" and cfg["stage"] == "v1"
     # the dashboard asset itself carries neither the build's config.json nor headers.json
     (site,) = [d for d in synth["out"].glob("asset.*") if (d / "index.html").is_file()]
     assert not (site / "config.json").exists() and not (site / "headers.json").exists()
+
+
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"            # Managed-CachingDisabled
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # Managed-AllViewerExceptHostHeader
+
+
+def _api_origin_and_behaviors(tpl: dict) -> tuple[dict, dict, list[dict]]:
+    (dist,) = _of_type(tpl, "AWS::CloudFront::Distribution").values()
+    cfg = dist["Properties"]["DistributionConfig"]
+    (rest_api_id,) = _of_type(tpl, "AWS::ApiGateway::RestApi")
+    (origin,) = [o for o in cfg["Origins"] if rest_api_id in _refs(o["DomainName"])]
+    return cfg, origin, cfg.get("CacheBehaviors", [])
+
+
+def test_api_is_served_on_the_dashboard_origin(synth):
+    import fnmatch
+    import aws_cdk.aws_cloudfront as cloudfront
+    from cloudtally_infra.api_swagger import load_chalice_app
+    tpl = synth["json"]
+    cfg, origin, behaviors = _api_origin_and_behaviors(tpl)
+    (rest_api_id,) = _of_type(tpl, "AWS::ApiGateway::RestApi")
+    (stage,) = _of_type(tpl, "AWS::ApiGateway::Stage").values()
+    # the origin: the REGIONAL stage's execute-api host, the stage as origin path, HTTPS (TLS 1.2) only
+    assert origin["DomainName"] == {"Fn::Join": ["", [{"Ref": rest_api_id}, ".execute-api.", {"Ref": "AWS::Region"},
+                                                      ".", {"Ref": "AWS::URLSuffix"}]]}
+    assert origin["OriginPath"] == "/" + stage["Properties"]["StageName"] == "/v1"
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert origin["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+    assert tpl["Resources"][rest_api_id]["Properties"]["EndpointConfiguration"]["Types"] == ["REGIONAL"]
+    # a behavior per API prefix, and every route of the Chalice app matches one (the dashboard calls /v1/...)
+    patterns = {b["PathPattern"] for b in behaviors}
+    assert {"/v1/*", "/api/*"} <= patterns
+    for route in load_chalice_app().routes:
+        assert any(fnmatch.fnmatchcase(route, p) for p in patterns), route
+    # ... and none takes a dashboard page or file from the S3 origin
+    for path in ("/", "/index.html", "/config.json", "/assets/app.js", "/dashboard/cfo", "/dashboard/cfo/index.html"):
+        assert not any(fnmatch.fnmatchcase(path, p) for p in patterns), path
+    assert cloudfront.CachePolicy.CACHING_DISABLED.cache_policy_id == CACHING_DISABLED
+    assert (cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.origin_request_policy_id
+            == ALL_VIEWER_EXCEPT_HOST_HEADER)
+    (dash_headers,) = [k for k in _of_type(tpl, "AWS::CloudFront::ResponseHeadersPolicy") if "Dashboard" in k]
+    for b in behaviors:
+        assert b["TargetOriginId"] == origin["Id"], b["PathPattern"]
+        assert b["ViewerProtocolPolicy"] in ("https-only", "redirect-to-https")
+        assert b["CachePolicyId"] == CACHING_DISABLED
+        # query string and every viewer header (the key headers, Authorization, Origin) but Host
+        assert b["OriginRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+        assert set(b["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+        # no page rewrite, and not the pages' headers policy (its CSP would mean nothing on JSON)
+        assert not b.get("FunctionAssociations") and not b.get("LambdaFunctionAssociations")
+        assert _refs(b.get("ResponseHeadersPolicyId")) != {dash_headers}
+    assert cfg["DefaultCacheBehavior"]["TargetOriginId"] != origin["Id"]
+    assert not cfg.get("CustomErrorResponses"), "an error page would replace the API's JSON errors"
+
+
+def test_api_responses_on_the_dashboard_origin_keep_the_api_headers(synth):
+    tpl = synth["json"]
+    _, _, behaviors = _api_origin_and_behaviors(tpl)
+    (policy_id,) = {b["ResponseHeadersPolicyId"]["Ref"] for b in behaviors}
+    cfg = tpl["Resources"][policy_id]["Properties"]["ResponseHeadersPolicyConfig"]
+    sec = cfg["SecurityHeadersConfig"]
+    # API security headers for the shared host; none replaces a header the API sends itself
+    assert sec["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert sec["ContentSecurityPolicy"]["ContentSecurityPolicy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert sec["FrameOptions"]["FrameOption"] == "DENY" and sec["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+    assert all(v["Override"] is False for v in sec.values())
+    assert not cfg.get("CorsConfig") and not cfg.get("CustomHeadersConfig") and not cfg.get("RemoveHeadersConfig")
+
+
+def test_outputs_direct_api_url_and_the_dashboard_origin_api_url(synth):
+    tpl = synth["json"]
+    outputs = tpl["Outputs"]
+    (rest_api_id,) = _of_type(tpl, "AWS::ApiGateway::RestApi")
+    (stage_id,) = _of_type(tpl, "AWS::ApiGateway::Stage")
+    (dist_id,) = _of_type(tpl, "AWS::CloudFront::Distribution")
+    # agents and collectors keep the execute-api stage URL
+    assert outputs["ApiUrl"]["Value"] == {"Fn::Join": ["", [
+        "https://", {"Ref": rest_api_id}, ".execute-api.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"},
+        "/", {"Ref": stage_id}, "/"]]}
+    # the same API on the dashboard's origin: the base the routes (/v1/..., /api/...) are appended to
+    expected = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [dist_id, "DomainName"]}]]}
+    assert outputs["DashboardApiUrl"]["Value"] == expected == outputs["DashboardUrl"]["Value"]
+    assert "/v1/*" in outputs["DashboardApiUrl"]["Description"]
+    # collectors in this stack use the direct URL
+    for fid in (k for k, v in _of_type(tpl, "AWS::Lambda::Function").items()
+                if v["Properties"].get("Environment", {}).get("Variables", {}).get("CLOUDTALLY_COLLECTOR")):
+        env = tpl["Resources"][fid]["Properties"]["Environment"]["Variables"]
+        assert env["CLOUDTALLY_API_URL"] == outputs["ApiUrl"]["Value"], fid
+
+
+def test_api_integration_names_its_function_by_stage_variable(synth):
+    # the distribution needs the RestApi and the API function's environment names the distribution (CORS
+    # origin, alert links): the definition names the function through a stage variable to avoid a cycle
+    tpl = synth["json"]
+    (rest_api_id, api), = _of_type(tpl, "AWS::ApiGateway::RestApi").items()
+    (stage,) = _of_type(tpl, "AWS::ApiGateway::Stage").values()
+    (fid,) = [k for k, v in _of_type(tpl, "AWS::Lambda::Function").items()
+              if v["Properties"]["Handler"] == "app.app"]
+    assert stage["Properties"]["Variables"] == {"apiFunction": {"Ref": fid}}
+    integrations = [op.get("x-amazon-apigateway-integration", {})
+                    for ops in api["Properties"]["Body"]["paths"].values() for op in ops.values()]
+    uris = {json.dumps(i["uri"]) for i in integrations if i.get("type") == "aws_proxy"}
+    assert len(uris) == 1 and ":function:${stageVariables.apiFunction}/invocations" in uris.pop()
+    assert fid not in _refs(api)
+    env = tpl["Resources"][fid]["Properties"]["Environment"]["Variables"]
+    (dist_id,) = _of_type(tpl, "AWS::CloudFront::Distribution")
+    assert dist_id in _refs(env["CLOUDTALLY_CORS_ORIGIN"]) and dist_id in _refs(env["CLOUDTALLY_DASHBOARD_URL"])
+    perms = [p["Properties"] for p in _of_type(tpl, "AWS::Lambda::Permission").values()
+             if p["Properties"]["FunctionName"] in ({"Fn::GetAtt": [fid, "Arn"]}, {"Ref": fid})
+             and p["Properties"]["Principal"] == "apigateway.amazonaws.com"]
+    assert perms and all(rest_api_id in _refs(p["SourceArn"]) for p in perms)
 
 
 def test_api_routes_throttling_and_body_limit(synth):

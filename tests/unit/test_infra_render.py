@@ -38,7 +38,9 @@ def test_wildcards_and_unscoped_actions_are_refused(action):
 # ------------------------------------------------------------------------------------------- dashboard CDN
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra"))
-from cloudtally_infra.dashboard import REWRITE_JS, build_headers, with_api_origin  # noqa: E402
+from cloudtally_infra.dashboard import (REWRITE_JS, allows_same_origin_fetch, api_path_patterns,  # noqa: E402
+                                        build_headers, meta_csps, pages_blocking_same_origin,
+                                        same_origin_csp)
 
 # runs the CloudFront Function's own file (a script defining handler(event)) on viewer-request events
 REWRITE_RUNNER = r"""
@@ -92,13 +94,92 @@ def test_dashboard_doctests():
     assert doctest.testmod(dashboard).failed == 0
 
 
-def test_with_api_origin_swaps_the_build_api_origin_only():
-    build = ("default-src 'none'; script-src 'self'; connect-src 'self' http://localhost:8080; "
-             "frame-ancestors 'none'")
-    out = with_api_origin(build, "https://*.execute-api.us-east-1.amazonaws.com")
-    assert out == ("default-src 'none'; script-src 'self'; connect-src 'self' "
-                   "https://*.execute-api.us-east-1.amazonaws.com; frame-ancestors 'none'")
-    assert "localhost" not in out
+def _build_mjs(*args: str) -> str:
+    r = subprocess.run(["node", str(ROOT / "dashboard" / "build.mjs"), *args], cwd=ROOT, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def test_same_origin_csp_is_the_default_build_csp_whatever_api_url_the_build_had():
+    default = _build_mjs("--print-csp")
+    assert same_origin_csp(default) == default
+    local = _build_mjs("--print-csp", "--api-url", "http://localhost:8080")
+    assert "localhost" in local and same_origin_csp(local) == default
+
+
+def test_same_origin_fetch_is_what_connect_src_or_default_src_allows():
+    assert allows_same_origin_fetch(_build_mjs("--print-csp"))
+    assert allows_same_origin_fetch(_build_mjs("--print-csp", "--api-url", "https://api.example.com"))
+    assert not allows_same_origin_fetch("default-src 'none'; connect-src https://api.example.com")
+    assert not allows_same_origin_fetch("default-src 'none'")
+    assert allows_same_origin_fetch("default-src 'self'") and allows_same_origin_fetch("connect-src *")
+
+
+def test_meta_csps_reads_every_page_of_a_dist(tmp_path):
+    (tmp_path / "dashboard" / "cfo").mkdir(parents=True)
+    csp = "default-src 'none'; connect-src 'self' https://a.example?x=1&amp;y=2"
+    (tmp_path / "index.html").write_text(f'<head><meta http-equiv="Content-Security-Policy" content="{csp}">')
+    (tmp_path / "dashboard" / "cfo" / "index.html").write_text("<head><title>no policy</title>")
+    assert meta_csps(tmp_path) == {"index.html": "default-src 'none'; connect-src 'self' https://a.example?x=1&y=2"}
+
+
+def test_only_pages_whose_meta_csp_blocks_their_own_origin_are_reported(tmp_path):
+    # GIVEN a default build, a build for another API origin, and a hand-edited page WHEN checked for the
+    # deploy (API on the same origin) THEN only the hand-edited page blocks it
+    page = '<meta http-equiv="Content-Security-Policy" content="{}">'
+    (tmp_path / "dashboard" / "coo").mkdir(parents=True)
+    (tmp_path / "index.html").write_text(page.format(_build_mjs("--print-csp")))
+    (tmp_path / "dashboard" / "index.html").write_text(
+        page.format(_build_mjs("--print-csp", "--api-url", "http://localhost:8080")))
+    (tmp_path / "dashboard" / "coo" / "index.html").write_text(
+        page.format("default-src 'none'; connect-src https://api.example.com"))
+    assert pages_blocking_same_origin(tmp_path) == ["dashboard/coo/index.html"]
+
+
+def test_api_path_patterns_cover_every_route_of_the_api_and_no_dashboard_path():
+    import fnmatch
+
+    from cloudtally_infra.api_swagger import load_chalice_app
+    routes = list(load_chalice_app().routes)
+    patterns = api_path_patterns(routes)
+    assert patterns == ["/api/*", "/v1/*"]
+    assert all(any(fnmatch.fnmatchcase(r, p) for p in patterns) for r in routes)
+    assert api_path_patterns(["/health"]) == ["/health"]
+    for bad in (["/assets/x"], ["/config.json"], ["/{id}/x"]):
+        with pytest.raises(ValueError):
+            api_path_patterns(bad)
+
+
+# dashboard/src/api.js in node, with fetch and localStorage stubbed: the URLs it calls for a config.json
+API_JS_RUNNER = r"""
+const [apiJs, configText] = process.argv.slice(1);
+const calls = [];
+globalThis.localStorage = { getItem: () => JSON.stringify({ id: "ctk_1", secret: "cts_1" }) };
+globalThis.fetch = async (url, init) => {
+  calls.push(String(url));
+  const body = url === "/config.json" ? configText : "{}";
+  return { ok: true, status: 200, json: async () => JSON.parse(body) };
+};
+const api = await import(apiJs);
+await api.apiGet("/v1/dashboard/overview", new URLSearchParams({ from: "2026-01-01" }));
+process.stdout.write(JSON.stringify(calls));
+"""
+
+
+@pytest.mark.parametrize(("config", "called"), [
+    ({"api_url": "", "refresh_seconds": 60}, "/v1/dashboard/overview?from=2026-01-01"),
+    ({"refresh_seconds": 60}, "/v1/dashboard/overview?from=2026-01-01"),
+    ({"api_url": "https://api.example.com/"}, "https://api.example.com/v1/dashboard/overview?from=2026-01-01"),
+])
+def test_dashboard_api_js_calls_its_own_origin_when_api_url_is_empty(config, called):
+    # GIVEN the deployed config.json (api_url "") WHEN the dashboard calls the API THEN it fetches a
+    # root-relative URL: the page's own origin, which CloudFront routes to API Gateway
+    r = subprocess.run(["node", "--input-type=module", "-e", API_JS_RUNNER,
+                        (ROOT / "dashboard" / "src" / "api.js").as_uri(), json.dumps(config)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == ["/config.json", called]
 
 
 def test_unbuilt_dashboard_headers_come_from_build_mjs(tmp_path):
