@@ -249,8 +249,18 @@ def measure(sample: int, endpoint: str) -> dict:
             if not resp.get("LastEvaluatedKey"):
                 break
             scan["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        # a dashboard load: summary by service (30 days) + top resources
-        frm, to = (day0 - timedelta(days=27)).date().isoformat(), (day0 + timedelta(days=3)).date().isoformat()
+        # a dashboard load over a full month of data: backfill the 27 days before the simulated ones with
+        # each resource's closed-day detail (not counted: the simulated day above is what a day costs)
+        for d in range(4, 31):
+            day = (day0 - timedelta(days=d)).date()
+            batch = [_record(r, day, Decimal(24), line) for r in fleet.res
+                     if r["since"] <= day0 - timedelta(days=d) and r["gone"] is None
+                     for line in range(MIX[r["kind"]][1])]
+            for i in range(0, len(batch), 5000):
+                store.write_records(batch[i:i + 5000])
+        frm, to = (day0 - timedelta(days=29)).date().isoformat(), (day0 + timedelta(days=2)).date().isoformat()
+        svc.summary({"from": frm, "to": to, "group_by": "service", "granularity": "day"})   # rollups refreshed
+        svc.top_resources({"from": frm, "to": to})
         before = store.capacity["read"]
         t0 = time.perf_counter()
         loads = 5
@@ -277,6 +287,7 @@ def measure(sample: int, endpoint: str) -> dict:
 
 
 DAILY = ("wru", "rru", "records_written", "table_bytes", "ledger_bytes", "collector_s", "api_s", "api_requests")
+PER_LOAD = ("rru_per_dashboard_load", "dashboard_load_s")     # a month of data: grows with the fleet too
 
 
 def fit(small: dict, large: dict) -> dict:
@@ -285,11 +296,9 @@ def fit(small: dict, large: dict) -> dict:
     status; rollup marks) lands in ``fixed``."""
     out = {}
     dn = large["resources"] - small["resources"]
-    for k in DAILY:
+    for k in DAILY + PER_LOAD:
         slope = max((large[k] - small[k]) / dn, Decimal(0))
         out[k] = (max(large[k] - slope * large["resources"], Decimal(0)), slope)
-    for k in ("rru_per_dashboard_load", "dashboard_load_s"):
-        out[k] = max(small[k], large[k])
     return out
 
 
@@ -298,12 +307,15 @@ def estimate(f: dict, p: dict[str, Decimal], resources: int, loads_per_day: int)
         n = Decimal(resources)
         rd = n * DAYS_PER_MONTH                                      # resource-days per month
 
-        def month(k: str) -> Decimal:
+        def at_n(k: str) -> Decimal:
             fixed, per = f[k]
-            return (fixed + per * n) * DAYS_PER_MONTH
+            return fixed + per * n
+
+        def month(k: str) -> Decimal:
+            return at_n(k) * DAYS_PER_MONTH
         dash_loads = Decimal(loads_per_day) * DAYS_PER_MONTH
         ddb_w = month("wru") / MILLION * p["dynamodb_on_demand_wru_per_million"]
-        ddb_r = (month("rru") + dash_loads * f["rru_per_dashboard_load"]) / MILLION \
+        ddb_r = (month("rru") + dash_loads * at_n("rru_per_dashboard_load")) / MILLION \
             * p["dynamodb_on_demand_rru_per_million"]
         # end-of-month table size (an upper bound for the month's average): a month of records, rollups and
         # metrics, plus the day ledgers (kept 40 days by TTL)
@@ -318,9 +330,9 @@ def estimate(f: dict, p: dict[str, Decimal], resources: int, loads_per_day: int)
                     Decimal(0)) + 3                                  # + STS, EKS list, bookkeeping
         daily_pages = sum((Decimal(math.ceil(float(n * MIX[k][0] / PAGE[k]))) for k in ("lambda", "s3")), Decimal(0))
         coll_s = month("collector_s") + runs * pages * AWS_CALL_S + DAYS_PER_MONTH * daily_pages * AWS_CALL_S
-        api_s = month("api_s") + dash_loads * f["dashboard_load_s"]
+        api_s = month("api_s") + dash_loads * at_n("dashboard_load_s")
         alerts_runs = HOURS_PER_MONTH * 2                           # its schedule + post-ingest (stream) runs
-        alerts_s = alerts_runs * f["dashboard_load_s"] * 2
+        alerts_s = alerts_runs * at_n("dashboard_load_s") * 2     # budgets + anomalies: ~2 summaries
         gbs = (coll_s * aws.memory_mb + api_s * API_MEMORY_MB + alerts_s * ALERTS_MEMORY_MB) / 1024
         invocations = api_requests + runs + alerts_runs
         lam = gbs * p["lambda_gb_second_x86"] + invocations / MILLION * p["lambda_requests_per_million"]
@@ -369,8 +381,8 @@ def main() -> int:
         print(f"measured {k:28s} {small[k]:>16.4f} {large[k]:>16.4f}")
     f = fit(small, large)
     print("\nper day = fixed + per_resource x N:")
-    for k in DAILY:
-        print(f"  {k:16s} fixed {f[k][0]:>14.4f}   per resource {f[k][1]:>10.6f}")
+    for k in DAILY + PER_LOAD:
+        print(f"  {k:22s} fixed {f[k][0]:>14.4f}   per resource {f[k][1]:>10.6f}")
     res = {}
     for n in (1000, 10000, 100000):
         est = estimate(f, p, n, a.dashboard_loads_per_day)
@@ -387,7 +399,8 @@ def main() -> int:
            "wru_per_resource_day": str(f["wru"][1].quantize(Decimal("0.001"))),
            "wru_fixed_per_day": str(f["wru"][0].quantize(Decimal("1"))),
            "records_written_per_resource_day": str(f["records_written"][1].quantize(Decimal("0.001"))),
-           "rru_per_dashboard_load": str(f["rru_per_dashboard_load"].quantize(Decimal("0.1"))),
+           "rru_per_dashboard_load_10k": str((f["rru_per_dashboard_load"][0] + f["rru_per_dashboard_load"][1] * 10000)
+                                             .quantize(Decimal("0.1"))),
            "hourly_run_s": {str(small["resources"]): str(small["hourly_run_s"].quantize(Decimal("0.01"))),
                             str(large["resources"]): str(large["hourly_run_s"].quantize(Decimal("0.01")))},
            "prices": "catalog/data/aws_platform_prices.json@2026-11-26"}
