@@ -65,15 +65,21 @@ class Settings:
         return d
 
 
+def rollup_tag_keys() -> tuple[str, ...]:
+    """The allocation tag keys the rollups keep (``CLOUDTALLY_ROLLUP_TAG_KEYS``, at most 8)."""
+    tags = tuple(t.strip() for t in os.environ.get(ENV_ROLLUP_TAG_KEYS, DEFAULT_ROLLUP_TAG_KEYS).split(",")
+                 if t.strip())
+    if len(tags) > 8:
+        raise ConfigError(f"{ENV_ROLLUP_TAG_KEYS} takes at most 8 tag keys")
+    return tags
+
+
 def load_settings() -> Settings:
     env = os.environ
     table = env.get(ENV_TABLE, "cloudtally")
     if not 3 <= len(table) <= 255:
         raise ConfigError(f"{ENV_TABLE} must be a DynamoDB table name")
-    tags = tuple(t.strip() for t in env.get(ENV_ROLLUP_TAG_KEYS, DEFAULT_ROLLUP_TAG_KEYS).split(",")
-                 if t.strip())
-    if len(tags) > 8:
-        raise ConfigError(f"{ENV_ROLLUP_TAG_KEYS} takes at most 8 tag keys")
+    tags = rollup_tag_keys()
     return Settings(
         table=table,
         dynamodb_endpoint=env.get(ENV_DYNAMODB_ENDPOINT) or None,

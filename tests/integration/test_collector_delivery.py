@@ -124,7 +124,9 @@ def test_ledger_state_is_chunked_and_round_trips(store):
 
 def test_file_status_keeps_ledgers_and_marks(tmp_path):
     st = runner.FileStatus(str(tmp_path / "status.json"))
-    st.put_state("aws", SCOPE, "day:2026-03-10", b"abc", D)
+    st.put_state("aws", SCOPE, "day:old", b"expired", D - timedelta(days=1))
+    st.put_state("aws", SCOPE, "day:2026-03-10", b"abc", D + timedelta(days=40))
+    assert st.get_state("aws", SCOPE, "day:old") is None        # past its expiry: removed like a TTL would
     st.set_collector_status("aws", SCOPE, status="ok", marks={"metrics": "2026-03-10T00:00:00Z"})
     st.set_collector_status("aws", SCOPE, status="ok", marks={"usage": "2026-03-10T01:00:00Z"})
     again = runner.FileStatus(str(tmp_path / "status.json"))

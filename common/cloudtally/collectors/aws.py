@@ -80,7 +80,7 @@ from typing import Any, Iterable, Iterator
 from botocore.exceptions import ClientError
 
 from ..errors import ConfigError
-from ..focus import UTC, CostRecord, MetricPoint, iso
+from ..focus import UTC, CostRecord, MetricPoint, day_floor, iso
 from ..money import CONTEXT, ZERO, parse_amount
 from .runner import CollectorContext, Window
 
@@ -347,11 +347,11 @@ def _ec2_metrics(ctx: CollectorContext, cw: Any, instances: list[dict[str, Any]]
     if ctx.fixed_window:
         start, end = window.start.replace(minute=0, second=0), window.end
     else:
-        end = datetime(ctx.now.year, ctx.now.month, ctx.now.day, tzinfo=UTC)
-        last = ctx.mark(scope, "metrics")
-        if last is not None and end - last < timedelta(hours=float(ctx.config.get("metrics_interval_hours", 24))):
+        if not ctx.due(scope, "metrics", float(ctx.config.get("metrics_interval_hours", 72))):
             return
-        start = max(last or end - timedelta(days=int(ctx.config.get("metrics_backfill_days", 2))),
+        end = day_floor(ctx.now)          # closed days only; the next pull starts where this one ended
+        last = ctx.mark(scope, "metrics")
+        start = max(last or end - timedelta(days=int(ctx.config.get("metrics_backfill_days", 3))),
                     end - timedelta(days=14))
     if start >= end:
         return
@@ -463,7 +463,7 @@ def _usage_window(ctx: CollectorContext, window: Window) -> Window | None:
     if ctx.fixed_window:
         return window
     scope = ctx.current.name if ctx.current is not None else ""
-    today = datetime(ctx.now.year, ctx.now.month, ctx.now.day, tzinfo=UTC)
+    today = day_floor(ctx.now)
     if window.start >= today or not ctx.due(scope, "usage", float(ctx.config.get("usage_interval_hours", 24))):
         return None
     ctx.set_mark(scope, "usage", ctx.now)

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import CloudTallyError
-from ..focus import UTC, CostRecord, MetricPoint, day_floor, iso
+from ..focus import UTC, CostRecord, MetricPoint, day_floor, iso, parse_time
 from .registry import CollectorSpec
 
 log = logging.getLogger("cloudtally.collectors")
@@ -179,12 +179,11 @@ class CollectorContext:
 
     def mark(self, scope: str, key: str) -> datetime | None:
         """When ``key`` was last marked done for ``scope`` (see :meth:`set_mark`)."""
-        pending = self.marks.get(scope, {}).get(key)
-        if pending:
-            return datetime.fromisoformat(pending.replace("Z", "+00:00"))
-        item = self._status_item(scope)
-        value = ((getattr(item, "marks", None) or {}) if item is not None else {}).get(key)
-        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+        value = self.marks.get(scope, {}).get(key)
+        if value is None:
+            item = self._status_item(scope)
+            value = (getattr(item, "marks", None) or {}).get(key) if item is not None else None
+        return parse_time(value) if value else None
 
     def set_mark(self, scope: str, key: str, when: datetime) -> None:
         """Mark ``key`` done at ``when``; saved with the scope's status only if the scope and run succeed."""
@@ -207,8 +206,7 @@ class CollectorContext:
 def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = None,
         config: Mapping[str, Any] | None = None, status: StatusStore | None = None, now: datetime | None = None,
         logger: logging.Logger | None = None, window: Window | None = None,
-        collect: Callable[[CollectorContext], Iterable[Any]] | None = None, batch_size: int = 1000,
-        incremental: bool = True) -> dict[str, Any]:
+        collect: Callable[[CollectorContext], Iterable[Any]] | None = None, batch_size: int = 1000) -> dict[str, Any]:
     """Run one collector once and return its summary (records sent, scopes failed, API calls)."""
     import importlib
 
@@ -243,10 +241,11 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
     # incremental delivery (day ledgers, provisional aggregates, changed-only) needs a status store that
     # keeps state and a scheduled run; the agent's fixed window and plain runs send everything
     deliverer = None
-    if incremental and status is not None and not ctx.fixed_window and hasattr(status, "get_state"):
+    if status is not None and not ctx.fixed_window and hasattr(status, "get_state"):
         from .delivery import Deliverer
+        from ..config import rollup_tag_keys   # provisional aggregates keep the rollups' allocation tags
         deliverer = Deliverer(collector=spec.name, state=status, send=send, now=now,
-                              tag_keys=tuple(cfg.get("aggregate_tag_keys") or _rollup_tag_keys()))
+                              tag_keys=tuple(cfg.get("aggregate_tag_keys") or rollup_tag_keys()))
     pending: dict[str, list[CostRecord]] = {}
 
     def deliver(scope: str | None = None) -> None:
@@ -336,15 +335,6 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
 
 
 # ---------------------------------------------------------------- sinks and status stores
-
-def _rollup_tag_keys() -> tuple[str, ...]:
-    """The allocation tag keys the store's rollups keep (provisional aggregates keep the same ones)."""
-    import os
-
-    from ..config import ENV_ROLLUP_TAG_KEYS, DEFAULT_ROLLUP_TAG_KEYS
-    return tuple(t.strip() for t in os.environ.get(ENV_ROLLUP_TAG_KEYS, DEFAULT_ROLLUP_TAG_KEYS).split(",")
-                 if t.strip())[:8]
-
 
 class ClientSink:
     """Posts through :class:`cloudtally.client.Client`: records to ``/v1/records``, metric points to
@@ -455,11 +445,12 @@ class FileStatus:
 
     def put_state(self, collector: str, scope: str, key: str, blob: bytes, expires: datetime) -> None:
         import os
-        self._write(self._state_path(collector, scope, key), blob)
-        d = os.path.dirname(self._state_path(collector, scope, key))
-        for name in os.listdir(d):          # expired ledgers go (the table has TTL; a directory does not)
-            full = os.path.join(d, name)
-            if os.path.getmtime(full) < time.time() - 60 * 86400:
+        path = self._state_path(collector, scope, key)
+        self._write(path, blob)
+        os.utime(path, (expires.timestamp(), expires.timestamp()))   # a file's mtime is its expiry
+        for name in os.listdir(os.path.dirname(path)):   # expired ledgers go (the table has TTL; files do not)
+            full = os.path.join(os.path.dirname(path), name)
+            if os.path.getmtime(full) < time.time():
                 os.remove(full)
 
     @staticmethod
