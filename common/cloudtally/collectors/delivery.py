@@ -144,7 +144,6 @@ class Deliverer:
         self.collector, self.state, self.send, self.now = collector, state, send, now
         self.tag_keys, self.keep_days = tag_keys, keep_days
         self.stats = {"computed": 0, "written": 0, "skipped_unchanged": 0, "aggregated": 0, "provisional": 0}
-        self._pending: dict[str, str] = {}
 
     def _load(self, scope: str, day: date) -> DayLedger:
         return DayLedger.decode(self.state.get_state(self.collector, scope, f"day:{day.isoformat()}"))
@@ -186,31 +185,30 @@ class Deliverer:
                 aggs += [_zeroed(d) for i, d in ledger.aggs.items() if i not in current]
                 ledger.aggs = {a.id: _canon(a) for a in aggs}
                 self.stats["provisional"] += len(aggs)
-                out = self._changed(ledger, rest + aggs)
+                out, hashes = self._changed(ledger, rest + aggs)
             else:
                 merged: dict[str, CostRecord] = {i: _record(d) for i, d in ledger.open.items()}
                 for r in recs:
                     merged[r.id] = r
-                out = self._changed(ledger, list(merged.values()))
+                out, hashes = self._changed(ledger, list(merged.values()))
                 dirty = dirty or bool(ledger.open) or not ledger.closed
                 ledger.open = {}
                 ledger.closed = True
             if out:
                 self.send(out)
                 self.stats["written"] += len(out)
-            ledger.sent.update(self._pending)
+            ledger.sent.update(hashes)        # only once the send returned
             if out or dirty:       # an unchanged closed day costs a read, not a rewrite of its ledger
                 self._save(scope, day, ledger)
 
-    def _changed(self, ledger: DayLedger, recs: list[CostRecord]) -> list[CostRecord]:
-        """The records whose content differs from what was delivered (their hashes wait in ``_pending``
-        until the send returned)."""
-        out, self._pending = [], {}
+    def _changed(self, ledger: DayLedger, recs: list[CostRecord]) -> tuple[list[CostRecord], dict[str, str]]:
+        """The records whose content differs from what was delivered, and their content hashes."""
+        out, hashes = [], {}
         for r in recs:
             h = content_hash(_canon(r))
             if ledger.sent.get(r.id) == h:
                 self.stats["skipped_unchanged"] += 1
             else:
                 out.append(r)
-                self._pending[r.id] = h
-        return out
+                hashes[r.id] = h
+        return out, hashes
