@@ -3,7 +3,7 @@
 
 - getmetricdata_calls_per_1000_instances: GetMetricData calls (botocore event hook) for a generated
   fleet of N >= 1000 running instances in moto (in-process), scaled to 1000.
-- collector_import_ms: importing cloudtally.collectors.aws in a fresh interpreter; also checks it
+- collector_import_ms: importing cloudtally.providers.aws.collector in a fresh interpreter; also checks it
   imports no boto3/Azure/GCP/Databricks/Snowflake SDK.
 - records_per_s: a full run (records + metric points) against moto server over HTTP, seeded with the
   demo account (scripts/seed_moto_aws.py).
@@ -27,7 +27,7 @@ for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 
 
 def import_ms() -> tuple[float, list[str]]:
-    code = ("import sys, time; t = time.perf_counter(); import cloudtally.collectors.aws; "
+    code = ("import sys, time; t = time.perf_counter(); import cloudtally.providers.aws.collector; "
             "ms = (time.perf_counter() - t) * 1000; "
             "bad = sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
             "('boto3', 'azure', 'google', 'databricks', 'snowflake')}); print(ms, ','.join(bad))")
@@ -44,7 +44,8 @@ def gmd_calls(n: int) -> tuple[int, int]:
     import boto3
     from moto import mock_aws
 
-    from cloudtally.collectors import aws, registry, runner
+    from cloudtally.collectors import registry, runner
+from cloudtally.providers.aws import collector as aws
     with mock_aws():
         ec2 = boto3.client("ec2", "us-east-1")
         ami = next(i["ImageId"] for i in ec2.describe_images()["Images"] if not i.get("Platform"))
@@ -95,7 +96,7 @@ def main() -> int:
     p.add_argument("--instances", type=int, default=1000)
     a = p.parse_args()
     ms, bad = import_ms()
-    print(f"import cloudtally.collectors.aws: {ms:.1f} ms (median of 5); SDKs imported: {bad or 'none'}")
+    print(f"import cloudtally.providers.aws.collector: {ms:.1f} ms (median of 5); SDKs imported: {bad or 'none'}")
     calls, n = gmd_calls(max(a.instances, 1000))
     per_1000 = round(calls * 1000 / n, 2)
     print(f"GetMetricData: {calls} calls for {n} instances -> {per_1000} per 1000")

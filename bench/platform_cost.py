@@ -96,7 +96,7 @@ class Fleet:
 
     def collect(self, ctx):
         """The AWS collector's shape: inventory estimates hourly; Lambda/S3 usage and CPU metrics once a day."""
-        from cloudtally.collectors.aws import _usage_window
+        from cloudtally.providers.aws.collector import _usage_window
         scope = "111122223333/us-east-1/all"
         with ctx.scope(scope):
             window = ctx.window_for(scope)

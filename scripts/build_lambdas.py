@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "common"))
 
-from cloudtally.infra_render import RUNTIME, aws_specs, collector_artifact  # noqa: E402
+from cloudtally.infra_render import RUNTIME, collector_artifact, lambda_placements  # noqa: E402
 
 BUILD = ROOT / "build" / "lambda"
 LOCKS = ROOT / "requirements"
@@ -59,7 +59,8 @@ def artifacts() -> dict[str, dict]:
         "api": {"requirements": base + [r for r in extras["api"] if not r.lower().startswith("chalice")],
                 "module": "app", "attr": "app",
                 # the routes import these lazily (cold start): each must import from the artifact alone
-                "probe": ["cloudtally.api.service", "cloudtally.api.openapi", "cloudtally.store", "cloudtally.budgets",
+                "probe": ["cloudtally.api.service", "cloudtally.api.openapi", "cloudtally.api.handlers",
+                          "cloudtally.api.collector_state", "cloudtally.store", "cloudtally.budgets",
                           "cloudtally.dashboard_data", "cloudtally.importers.export", "cloudtally.alerts"],
                 "sources": [(ROOT / "functions" / "api" / "app.py", "app.py"),
                             (ROOT / "functions" / "api" / "chalicelib", "chalicelib")]},
@@ -67,12 +68,15 @@ def artifacts() -> dict[str, dict]:
                    "probe": ["cloudtally.store", "cloudtally.alerts", "cloudtally.anomaly", "cloudtally.forecast"],
                    "sources": [(ROOT / "functions" / "alerts" / "handler.py", "handler.py")]},
     }
-    for spec in aws_specs():
+    for placement in lambda_placements():
+        spec = placement.spec
         if spec.sdk_extra not in extras:
             raise SystemExit(f"collector {spec.name}: sdk_extra {spec.sdk_extra!r} is not an extra in pyproject.toml")
+        # the Lambda runtime's own needs (the handler: Powertools, boto3 for Secrets Manager) + the collector's SDK
+        reqs = list(dict.fromkeys(base + extras["lambda"] + extras[spec.sdk_extra]))
         out[collector_artifact(spec.name)] = {
-            "requirements": base + extras[spec.sdk_extra], "module": "handler", "attr": "handler",
-            "probe": [spec.module] + list(spec.runtime_modules),
+            "requirements": reqs, "module": "handler", "attr": "handler",
+            "probe": [spec.module, "cloudtally.collectors.function"] + list(spec.runtime_modules),
             "sources": [(ROOT / "functions" / "aws" / "handler.py", "handler.py")]}
     return out
 

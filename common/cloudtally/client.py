@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import AuthError, CloudTallyError, ProviderError, ValidationError
+from .errors import (AuthError, CloudTallyError, Conflict, NotFound, PayloadTooLarge, ProviderError,
+                     ValidationError)
 from .focus import CostRecord
 from .money import dumps, loads
 
@@ -92,6 +93,10 @@ class Client:
                 err = _error_of(payload)
                 if e.code in (401, 403):
                     raise AuthError(err.get("message", "unauthorized"), code=err.get("code")) from None
+                if e.code in (404, 409, 413):
+                    cls = {404: NotFound, 409: Conflict, 413: PayloadTooLarge}[e.code]
+                    raise cls(err.get("message", f"HTTP {e.code}"), code=err.get("code"),
+                              details=err.get("details")) from None
                 if 400 <= e.code < 500:
                     raise ValidationError(err.get("message", f"HTTP {e.code}"), code=err.get("code"),
                                           details=err.get("details")) from None

@@ -91,6 +91,73 @@ class StoreError(CloudTallyError):
 
 
 class ProviderError(CloudTallyError):
+    """A provider's API failed. Each provider package maps its SDK's errors onto this family
+    (``cloudtally.providers.<source>.errors``), so nothing outside that package knows the SDK.
+
+    ``provider`` names the source (``aws``, ``azure``, ``github`` ...), ``provider_code`` the provider's
+    own error code (``AccessDenied``, ``AuthorizationFailed``, ``PERMISSION_DENIED``, HTTP status ...),
+    ``setting`` the configuration a user should look at (a credential's variable, a role), and
+    ``retry_after`` the seconds the provider asked to wait, when it said.
+    """
+
     status = 502
     code = "provider_error"
     exit_code = 7
+    kind = "error"
+
+    def __init__(self, message: str, *, provider: str = "", provider_code: str | None = None,
+                 setting: str | None = None, retry_after: float | None = None, **kw: Any):
+        super().__init__(message, **kw)
+        self.provider = provider
+        self.provider_code = provider_code
+        self.setting = setting
+        self.retry_after = retry_after
+
+    def describe(self) -> dict[str, str]:
+        """What a collector's scope status shows: ``{"code", "message"}`` (+ ``provider``, ``setting``)."""
+        out = {"code": self.provider_code or self.code, "message": self.message, "kind": self.kind}
+        if self.provider:
+            out["provider"] = self.provider
+        if self.setting:
+            out["setting"] = self.setting
+        return out
+
+
+class ProviderThrottled(ProviderError):
+    """Rate limited (HTTP 429, ``Throttling``, ``RESOURCE_EXHAUSTED``) after the client's own retries."""
+
+    code = "provider_throttled"
+    kind = "throttled"
+
+
+class ProviderAuthError(ProviderError):
+    """Missing, expired or wrong credentials, or a permission the identity lacks."""
+
+    code = "provider_auth"
+    kind = "auth"
+
+
+class ProviderNotFound(ProviderError):
+    """The account, subscription, project, resource or endpoint does not exist (or is not visible)."""
+
+    code = "provider_not_found"
+    kind = "not_found"
+
+
+class ProviderTransient(ProviderError):
+    """A timeout, a connection failure or a 5xx: the next run is expected to succeed."""
+
+    code = "provider_transient"
+    kind = "transient"
+
+
+class CollectorBug(CloudTallyError):
+    """A programming error inside a collector (``KeyError``, ``TypeError`` ...): a failed run, not a
+    failed scope. Carries the run summary; the traceback is in the log."""
+
+    code = "collector_bug"
+    exit_code = 8
+
+    def __init__(self, message: str, *, summary: dict | None = None, **kw: Any):
+        super().__init__(message, **kw)
+        self.summary = summary or {}

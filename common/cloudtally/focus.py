@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
+from . import periods
 from .errors import ValidationError
 from .money import MoneyError, fmt, parse_amount, parse_currency
 
@@ -203,8 +204,8 @@ def month_bounds(dt: datetime) -> tuple[datetime, datetime]:
 
 
 @lru_cache(maxsize=256)
-def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
-    return datetime(year, month, 1, tzinfo=UTC), datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
+def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:   # cached: on the record hot path
+    return periods.month_bounds(date(year, month, 1))
 
 
 def _canon(value: str, table: Mapping[str, str]) -> str | None:

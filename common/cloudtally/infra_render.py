@@ -1,9 +1,10 @@
 """Deploy constants and serverless.yml, generated from the collector registry (one source of truth).
 
 The CDK app (infra/) and serverless.yml (the alternative deploy path, Serverless Framework v3) both take
-their functions, schedules, handlers, memory, timeouts and IAM actions from
-:func:`cloudtally.collectors.registry.all_specs` and the constants here; ``cloudtally infra render``
-rewrites serverless.yml and ``cloudtally infra render --check`` fails when the file has drifted.
+their functions, schedules, handlers, memory, timeouts and IAM actions from the collectors placed on
+Lambda (:mod:`cloudtally.collectors.deployment`: the registry's defaults, or a deployment file) and the
+constants here, and their API routes from the route table (:mod:`cloudtally.api.routes`);
+``cloudtally infra render`` rewrites serverless.yml and ``--check`` fails when the file has drifted.
 
 >>> statements(("ce:GetCostAndUsage", "dynamodb:GetItem"), Scopes(table_arn="T", secret_arns=(), topic_arn="",
 ...            member_role_pattern="", export_bucket_arn=""))
@@ -49,7 +50,7 @@ DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024
 
 ENV_COLLECTOR = "CLOUDTALLY_COLLECTOR"
 ENV_SECRET_ARNS = "CLOUDTALLY_SECRET_ARNS"  # JSON {secret name: ARN} of the secrets this function may read
-ENV_API_KEY_SECRET_ARN = "CLOUDTALLY_API_KEY_SECRET_ARN"  # the ingest key secret functions/aws/handler.py reads
+ENV_COLLECTOR_CONFIG = "CLOUDTALLY_COLLECTOR_CONFIG"   # the deployment's config for the collector (JSON)
 
 # services whose read actions have no resource-level permissions; the text is the written reason for '*'
 WILDCARD_REASONS: dict[str, str] = {
@@ -78,10 +79,17 @@ def logical(name: str) -> str:
     return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", name) if p)
 
 
-def aws_specs() -> list:
-    """The registry's collectors whose scheduled function runs on AWS Lambda."""
-    from .collectors.registry import all_specs
-    return [s for s in all_specs() if s.platform == "aws"]
+def lambda_placements(deployment: Any = None) -> list:
+    """The collectors placed on AWS Lambda (registry defaults, or the deployment's placements)."""
+    from .collectors import deployment as dep
+    d = deployment if deployment is not None else dep.load(root=ROOT)
+    return d.placements("lambda")
+
+
+def function_actions(placement: Any) -> tuple[str, ...]:
+    """What a collector function's role may do: the collector's AWS actions, and reading its secrets
+    (the ingest key at least). Never the table: state and records go through the API."""
+    return tuple(placement.permissions()) + ("secretsmanager:GetSecretValue",)
 
 
 @dataclass(frozen=True)
@@ -168,30 +176,17 @@ def _alarm(fn_key: str, description: str) -> dict:
 
 
 def _api_events() -> list[dict]:
-    """One http event per Chalice route (Chalice routes by resource path, so no {proxy+})."""
-    sys.path.insert(0, str(ROOT / "functions" / "api"))
-    try:
-        for name in [m for m in sys.modules if m in ("app", "chalicelib") or m.startswith("chalicelib.")]:
-            del sys.modules[name]
-        import importlib
-        app = importlib.import_module("app").app
-    finally:
-        sys.path.remove(str(ROOT / "functions" / "api"))
-    events = []
-    for path in sorted(app.routes):
-        for method, entry in sorted(app.routes[path].items()):
-            ev: dict[str, Any] = {"path": path.lstrip("/") or "/", "method": method.lower()}
-            if entry.cors:
-                ev["cors"] = True
-            events.append({"http": ev})
-    return events
+    """One http event per route of the route table (API Gateway routes by resource path, so no {proxy+})."""
+    from .api.routes import ROUTES
+    return [{"http": {"path": r.path.lstrip("/") or "/", "method": r.method.lower(), "cors": True}}
+            for r in sorted(ROUTES, key=lambda r: (r.path, r.method))]
 
 
-def render(specs: list | None = None) -> str:
-    """serverless.yml for ``specs`` (default: every AWS-hosted collector in the registry)."""
+def render(placements: list | None = None) -> str:
+    """serverless.yml for ``placements`` (default: every collector placed on Lambda)."""
     import yaml
 
-    specs = aws_specs() if specs is None else specs
+    placements = lambda_placements() if placements is None else placements
     api_url = {"Fn::Join": ["", ["https://", {"Ref": "ApiGatewayRestApi"}, ".execute-api.", {"Ref": "AWS::Region"},
                                  ".", {"Ref": "AWS::URLSuffix"}, "/${sls:stage}"]]}
     table_arn = _sub_arn("Table")
@@ -261,38 +256,36 @@ def render(specs: list | None = None) -> str:
                                   "destinations": {"onFailure": {"type": "sqs", "arn": _sub_arn("AlertsDlq")}},
                                   "filterPatterns": [ALERTS_STREAM_FILTER]}}]},
     }
-    secrets = sorted({s for spec in specs for s in spec.secrets})
-    for name in secrets:
+    secrets = {s.aws_name: s for p in placements for s in p.secrets}
+    for name, ref in sorted(secrets.items()):
         resources[f"Secret{logical(name)}"] = {
             "Type": "AWS::SecretsManager::Secret", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
-            "Properties": {"Name": name,
-                           "Description": f"CloudTally {name}: JSON {{\"id\": ..., \"secret\": ...}} of an API key"}}
-    for spec in specs:
+            "Properties": {"Name": name, "Description": f"CloudTally {ref.name}: {ref.description}"[:2048]}}
+    for p in placements:
+        spec = p.spec
         key = collector_artifact(spec.name)
         cid = f"Collector{logical(spec.name)}"
-        scopes = Scopes(table_arn=table_arn, secret_arns=tuple({"Ref": f"Secret{logical(s)}"} for s in spec.secrets),
+        refs = p.secrets
+        scopes = Scopes(table_arn=table_arn, secret_arns=tuple({"Ref": f"Secret{logical(s.aws_name)}"} for s in refs),
                         topic_arn={"Ref": "AlertsTopic"},
                         member_role_pattern="${param:memberAccountRolePattern}",
                         export_bucket_arn="arn:aws:s3:::${param:billingExportBucket}")
-        st = [{"Effect": "Allow", "Action": a, "Resource": r} for a, r in statements(tuple(spec.iam_actions), scopes)]
-        env: dict[str, Any] = {"CLOUDTALLY_API_URL": api_url, ENV_COLLECTOR: spec.name, ENV_SECRET_ARNS: "{}"}
-        if spec.secrets:
-            env[ENV_SECRET_ARNS] = {"Fn::Sub": [json.dumps({s: "${" + f"S{i}" + "}" for i, s in enumerate(spec.secrets)}),
-                                                {f"S{i}": {"Ref": f"Secret{logical(s)}"}
-                                                 for i, s in enumerate(spec.secrets)}]}
-        ingest = [s for s in spec.secrets if s.endswith("ingest-api-key")]
-        if ingest:
-            env[ENV_API_KEY_SECRET_ARN] = {"Ref": f"Secret{logical(ingest[0])}"}
+        st = [{"Effect": "Allow", "Action": a, "Resource": r} for a, r in statements(function_actions(p), scopes)]
+        env: dict[str, Any] = {"CLOUDTALLY_API_URL": api_url, ENV_COLLECTOR: spec.name, ENV_SECRET_ARNS: {"Fn::Sub": [
+            json.dumps({s.name: "${" + f"S{i}" + "}" for i, s in enumerate(refs)}),
+            {f"S{i}": {"Ref": f"Secret{logical(s.aws_name)}"} for i, s in enumerate(refs)}]}}
+        if p.config:
+            env[ENV_COLLECTOR_CONFIG] = json.dumps(p.config, sort_keys=True)
         resources[f"{cid}Dlq"] = _dlq()
         resources[f"{cid}Role"] = _role(f"{cid}Role", key, st, f"{cid}Dlq")
         resources[f"{cid}Errors"] = _alarm(key, f"CloudTally {key} raised errors")
         functions[key] = {
-            "handler": COLLECTOR_HANDLER, "description": f"CloudTally collector {spec.name} ({spec.schedule})",
+            "handler": COLLECTOR_HANDLER, "description": f"CloudTally collector {spec.name} ({p.schedule_expression()})",
             "package": {"artifact": f"build/lambda/{key}.zip"}, "memorySize": spec.memory_mb,
             "timeout": spec.timeout_s, "role": f"{cid}Role",
             "destinations": {"onFailure": {"type": "sqs", "arn": _sub_arn(f"{cid}Dlq")}},
             "environment": env,
-            "events": [{"schedule": {"rate": [spec.schedule], "input": {"collector": spec.name}}}]}
+            "events": [{"schedule": {"rate": [p.schedule_expression()], "input": {"collector": spec.name}}}]}
     doc = {
         "service": "cloudtally",
         "frameworkVersion": "3",

@@ -7,26 +7,14 @@ package`` or the SAM transform (which CloudFormation emulators and cfn-lint hand
 
 from __future__ import annotations
 
-import importlib
-import sys
 from typing import Any
 
-from .naming import ROOT
-
-API_DIR = ROOT / "functions" / "api"
 
 
 def load_chalice_app():
-    """Import functions/api/app.py (routes only; no cloud client at import) and return the Chalice app."""
-    path = str(API_DIR)
-    for name in [m for m in sys.modules if m in ("app", "chalicelib") or m.startswith("chalicelib.")]:
-        del sys.modules[name]
-    sys.path.insert(0, path)
-    try:
-        module = importlib.import_module("app")
-    finally:
-        sys.path.remove(path)
-    return module.app
+    """The API's Chalice app, built from the route table (the same app functions/api/app.py serves)."""
+    from cloudtally.api.chalice_app import build_app
+    return build_app()
 
 
 def swagger(invoke_uri: str) -> dict[str, Any]:

@@ -68,14 +68,17 @@ def _settings(env: dict[str, Any]) -> dict[str, str]:
 
 
 class CloudTallyStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, specs=None, **kwargs: Any) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, placements=None, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         ctx = self.node.try_get_context
         self.stage = ctx("stage") or "v1"
         self.retention = RETENTION[int(ctx("logRetentionDays") or 90)]
         self.artifacts = Path(ctx("artifactsDir") or naming.BUILD_DIR)
         self.allow_unbuilt = str(ctx("allowUnbuiltArtifacts") or "false").lower() == "true"
-        self.specs = list(specs) if specs is not None else naming.aws_specs()
+        if placements is None:
+            from cloudtally.collectors import deployment
+            placements = naming.lambda_placements(deployment.load(ctx("deployment"), root=naming.ROOT))
+        self.placements = list(placements)
 
         # ------------------------------------------------------------------ parameters
         self.alert_email = cdk.CfnParameter(
@@ -90,7 +93,7 @@ class CloudTallyStack(cdk.Stack):
         self.max_body = cdk.CfnParameter(
             self, "MaxBodyBytes", type="Number", default=5 * 1024 * 1024, min_value=1024,
             max_value=6 * 1024 * 1024, description="Largest accepted request body in bytes (413 above it)")
-        actions = {a for spec in self.specs for a in spec.iam_actions}
+        actions = {a for p in self.placements for a in naming.function_actions(p)}
         # parameters that only exist when a registered collector needs them (cfn-lint flags unused ones)
         self.member_roles = cdk.CfnParameter(
             self, "MemberAccountRolePattern", type="String", default="arn:aws:iam::*:role/CloudTallyCollector*",
@@ -137,7 +140,7 @@ class CloudTallyStack(cdk.Stack):
         self.api_fn.add_environment(ENV_CORS_ORIGIN, self.dashboard_url)
         # ------------------------------------------------------------------ collectors and alerts
         self.secrets = self._secrets()
-        self.collector_fns = {spec.name: self._collector(spec) for spec in self.specs}
+        self.collector_fns = {p.name: self._collector(p) for p in self.placements}
         self.alerts_fn = self._alerts()
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api_url, description="CLOUDTALLY_API_URL for agents and collectors")
@@ -249,7 +252,8 @@ class CloudTallyStack(cdk.Stack):
             "AwsSolutions-COG4": "See APIG4: API keys are verified in the app, not by a Cognito authorizer.",
         }.items():
             suppress(api, rule, reason)
-        return fn, api, sorted(definition["paths"])
+        from cloudtally.api.routes import ROUTES
+        return fn, api, sorted({r.path for r in ROUTES})
 
     # ---------------------------------------------------------------------- dashboard
     def _dashboard(self) -> str:
@@ -378,28 +382,31 @@ class CloudTallyStack(cdk.Stack):
     # ---------------------------------------------------------------------- collectors
     def _secrets(self) -> dict[str, sm.Secret]:
         out: dict[str, sm.Secret] = {}
-        for name in sorted({s for spec in self.specs for s in spec.secrets}):
+        refs = {ref.aws_name: ref for p in self.placements for ref in p.secrets}
+        for name, ref in sorted(refs.items()):
             secret = sm.Secret(self, f"Secret{naming.logical(name)}", secret_name=name,
-                               description=f"CloudTally {name}: JSON {{\"id\": ..., \"secret\": ...}} of an API key",
+                               description=f"CloudTally {ref.name}: {ref.description}"[:2048],
                                removal_policy=cdk.RemovalPolicy.RETAIN)
-            suppress(secret, "AwsSolutions-SMG4", "Holds a CloudTally API key: rotate by creating a new key "
-                                                  "(cloudtally keys create) and revoking the old one.")
+            suppress(secret, "AwsSolutions-SMG4", "Holds a credential CloudTally cannot rotate itself (an API key "
+                                                  "is rotated by creating a new key and revoking the old one).")
             out[name] = secret
         return out
 
-    def _collector(self, spec) -> lambda_.Function:
+    def _collector(self, placement) -> lambda_.Function:
+        spec = placement.spec
         cid = f"Collector{naming.logical(spec.name)}"
         artifact = naming.collector_artifact(spec.name)
+        actions = naming.function_actions(placement)
         role = iam.Role(self, f"{cid}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                         description=f"CloudTally collector {spec.name}: only the actions its CollectorSpec declares")
-        own = {n: self.secrets[n] for n in spec.secrets}
+        own = {ref.name: self.secrets[ref.aws_name] for ref in placement.secrets}
         scopes = ct_iam.Scopes(
             table_arn=self.table.table_arn, secret_arns=tuple(s.secret_arn for s in own.values()),
             topic_arn=self.topic.topic_arn,
             member_role_pattern=self.member_roles.value_as_string if self.member_roles else "",
             export_bucket_arn=(f"arn:{cdk.Aws.PARTITION}:s3:::{self.export_bucket.value_as_string}"
                                if self.export_bucket else ""))
-        statements = ct_iam.statements(tuple(spec.iam_actions), scopes)
+        statements = ct_iam.statements(actions, scopes)
         policy = iam.Policy(self, f"{cid}Policy", policy_name=f"collector-{spec.name}", roles=[role],
                             statements=[iam.PolicyStatement(actions=a, resources=r) for a, r in statements])
         wild = sorted({action.partition(":")[0] for acts, res in statements if res == ["*"] for action in acts})
@@ -407,21 +414,22 @@ class CloudTallyStack(cdk.Stack):
             reasons = " ".join(ct_iam.WILDCARD_REASONS[s] for s in wild)
             suppress(policy, "AwsSolutions-IAM5", f"Resource '*' only for actions without resource-level "
                      f"permissions: {reasons}", applies_to=["Resource::*"])
-        if any(a in ("s3:GetObject", "s3:ListBucket") for a in spec.iam_actions):
+        if any(a in ("s3:GetObject", "s3:ListBucket") for a in actions):
             suppress(policy, "AwsSolutions-IAM5", "Objects of the billing export bucket only (the CUR 2.0 / FOCUS "
                      "export writes date-partitioned keys under its prefix).", applies_to_regex=r"/^Resource::.*:s3:::.*\/\*$/")
-        env = {ENV_TABLE: self.table.table_name, ENV_API_URL: self.api_url, ENV_COLLECTOR: spec.name,
+        # no table: records, status, cursors and day ledgers go through the API with the ingest key
+        env = {ENV_API_URL: self.api_url, ENV_COLLECTOR: spec.name,
                ENV_SECRETS: cdk.Fn.sub(json.dumps({n: "${" + f"S{i}" + "}" for i, n in enumerate(own)}),
-                                       {f"S{i}": s.secret_arn for i, s in enumerate(own.values())}) if own else "{}"}
-        ingest = [s for n, s in own.items() if n.endswith("ingest-api-key")]
-        if ingest:
-            env[naming.ENV_API_KEY_SECRET_ARN] = ingest[0].secret_arn
+                                       {f"S{i}": s.secret_arn for i, s in enumerate(own.values())})}
+        if placement.config:
+            env[naming.ENV_COLLECTOR_CONFIG] = json.dumps(placement.config, sort_keys=True)
+        schedule = placement.schedule_expression()
         fn = self._function(
             cid, artifact=artifact, source=naming.ROOT / "functions" / "aws", handler=naming.COLLECTOR_HANDLER,
             memory=spec.memory_mb, timeout=spec.timeout_s, role=role,
-            description=f"CloudTally collector {spec.name} ({spec.schedule})",
+            description=f"CloudTally collector {spec.name} ({schedule})",
             env=env)
-        rule = events.Rule(self, f"{cid}Schedule", schedule=events.Schedule.expression(spec.schedule),
+        rule = events.Rule(self, f"{cid}Schedule", schedule=events.Schedule.expression(schedule),
                            description=f"CloudTally collector {spec.name}")
         rule.add_target(targets.LambdaFunction(
             fn, event=events.RuleTargetInput.from_object({"collector": spec.name}),

@@ -93,7 +93,7 @@ def test_access_denied_region_visible_in_collectors(demo, live_api, monkeypatch)
     _, handler = demo
     from botocore.exceptions import ClientError
 
-    from cloudtally.collectors.aws import AwsClients
+    from cloudtally.providers.aws.session import AwsClients
 
     clients = AwsClients({})
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import boto3
 import pytest
 
-from cloudtally.collectors import aws_billing_export as abe
+from cloudtally.providers.aws import billing_export as abe
 from cloudtally.collectors import registry, runner
 from cloudtally.importers.formats import camel_to_cur2
 from cloudtally.query import Query

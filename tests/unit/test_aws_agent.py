@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from cloudtally.agents import AWSTelemetryAgent
 from cloudtally.api import openfinops
-from cloudtally.collectors.aws import AwsClients
+from cloudtally.providers.aws.session import AwsClients
 
 
 def test_agent_payload_has_hourly_costs_and_translates():

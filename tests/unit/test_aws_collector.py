@@ -15,25 +15,16 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from cloudtally import catalog
-from cloudtally.collectors import aws, registry, runner
+from cloudtally.collectors import registry, runner
+from cloudtally.providers.aws import collector as aws
 
 UTC = timezone.utc
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "aws"
 CENT = Decimal("0.01")
 
 
-class MemStatus:
-    def __init__(self):
-        self.items = {}
-
-    def get_collector_status(self, collector, scope):
-        return self.items.get((collector, scope))
-
-    def set_collector_status(self, collector, scope, *, status, records=0, errors=None, cursor=None, marks=None):
-        prev = self.items.get((collector, scope))
-        self.items[(collector, scope)] = runner._FileStatusItem(
-            cursor if cursor is not None else (prev.cursor if prev else None), status, records, errors,
-            {**((prev.marks if prev else None) or {}), **(marks or {})})
+def MemStatus():
+    return runner.MemoryStatus(ledgers=False)   # status and cursors only: every run sends everything
 
 
 @pytest.fixture
@@ -144,7 +135,8 @@ def test_running_twice_is_identical_and_a_skipped_day_is_backfilled(account):
 def _ce_ctx(**cfg):
     now = datetime(2024, 9, 3, 1, tzinfo=UTC)
     return runner.CollectorContext(collector="aws", window=runner.Window(datetime(2024, 9, 1, tzinfo=UTC), now),
-                                   clients=None, catalog=catalog.load("aws"), config=cfg, logger=runner.log, now=now)
+                                   clients=None, catalog=catalog.load("aws"), config=aws.AwsConfig.parse(cfg),
+                                   logger=runner.log, now=now)
 
 
 def test_cost_explorer_recorded_response_becomes_billed_records():
@@ -198,7 +190,7 @@ def test_metric_queries_stay_within_three_calls_per_thousand_instances():
 def test_collector_module_imports_no_sdk():
     import subprocess
     import sys
-    code = ("import sys, cloudtally.collectors.aws; "
+    code = ("import sys, cloudtally.providers.aws.collector; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('boto3', 'azure', 'google', 'databricks', 'snowflake')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from cloudtally.collectors.delivery import DayLedger, Deliverer, provisional
+from cloudtally.collectors.state import MemoryStatus
 from cloudtally.focus import UTC, parse_record
 
 D = datetime(2026, 11, 20, tzinfo=UTC)
@@ -22,16 +23,10 @@ def rec(rid, hours, team="web", name=None, day=D, source="estimated", region="us
         "x_Collector": "aws"})
 
 
-class MemState:
-    def __init__(self):
-        self.blobs, self.puts = {}, 0
-
-    def get_state(self, collector, scope, key):
-        return self.blobs.get((collector, scope, key))
-
-    def put_state(self, collector, scope, key, blob, expires):
-        self.blobs[(collector, scope, key)] = blob
-        self.puts += 1
+class MemState(MemoryStatus):
+    @property
+    def puts(self):
+        return self.calls["put"]
 
 
 def test_aggregates_keep_only_allocation_tags_and_sum_exactly():
@@ -68,7 +63,7 @@ def test_open_day_writes_aggregates_closed_day_writes_detail_once():
     assert sent == [] and stats["skipped_unchanged"] == 1 and state.puts == puts
     run(D + timedelta(days=1, hours=3), [rec("i-1", 24, name="renamed")])   # a changed tag is re-sent
     assert [r.ResourceId for r in sent] == ["i-1"]
-    assert not DayLedger.decode(state.get_state("aws", "s", f"day:{D.date()}")).open
+    assert not DayLedger.decode(state.get_states("aws", "s", [f"day:{D.date()}"], D)[f"day:{D.date()}"]).open
 
 
 def test_billed_records_skip_the_ledger_but_keep_changed_only():

@@ -150,17 +150,31 @@ def _build(server_url: str | None = None) -> dict[str, Any]:
     return doc
 
 
-def register_extra(path: str, spec: dict[str, Any]) -> None:
-    """Feature modules (budgets, anomalies, export...) add their operations here at import."""
-    EXTRA_PATHS.setdefault(path, {}).update(spec)
+def _operations(paths: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {op["operationId"]: op for methods in paths.values() for op in methods.values()}
 
 
-EXTRA_PATHS: dict[str, dict[str, Any]] = {}
+def operations() -> dict[str, dict[str, Any]]:
+    """Every operation's OpenAPI object by operation id: the core ones here, the others from their
+    resource modules (budgets, dashboard, export, collector state)."""
+    from . import openapi_parts
+    ops = _operations(_build()["paths"])
+    for part in (openapi_parts.budgets(), openapi_parts.dashboard(), openapi_parts.collector_state()):
+        ops.update(part)
+    from ..importers.export import openapi_operation
+    ops["exportFocus"] = openapi_operation()["get"]
+    return ops
 
 
 def document(server_url: str | None = None) -> dict[str, Any]:
-    """The full document: core operations plus those feature modules registered."""
+    """The full document, one operation per route of the route table (:mod:`.routes`)."""
+    from .routes import ROUTES
     doc = _build(server_url)
-    for p, ops in EXTRA_PATHS.items():
-        doc["paths"].setdefault(p, {}).update(ops)
+    ops = operations()
+    paths: dict[str, Any] = {}
+    for r in ROUTES:
+        op = dict(ops[r.operation_id])
+        op["operationId"] = r.operation_id
+        paths.setdefault(r.path, {})[r.method.lower()] = op
+    doc["paths"] = paths
     return doc

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
-from typing import Any, Mapping
+from datetime import datetime
+from typing import Any, Callable, Mapping
 
 from .. import focus
+from ..focus import UTC
 from ..auth import KeyService, Principal
 from ..config import Settings, settings as load_settings
 from ..errors import BadRequest, PayloadTooLarge
@@ -17,9 +19,16 @@ log = logging.getLogger("cloudtally.api")
 
 
 class ApiService:
-    def __init__(self, cfg: Settings | None = None, store: Store | None = None):
+    commit_budget_s = 20.0      # seconds one commit call of a period replace may spend (API Gateway allows 29)
+
+    def __init__(self, cfg: Settings | None = None, store: Any = None, *, clock: Callable[[], datetime] | None = None):
         self.cfg = cfg or load_settings()
         self._store = store
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The service's clock (a parameter: tests and local stacks pin it)."""
+        return self._clock() if self._clock is not None else datetime.now(UTC)
 
     @cached_property
     def store(self):
@@ -36,7 +45,9 @@ class ApiService:
         return self.keys.authenticate(headers, scope)
 
     # ---------------------------------------------------------------- records
-    def ingest(self, raw: bytes | str | None, headers: Mapping[str, str]) -> dict[str, Any]:
+    def parse_batch(self, raw: bytes | str | None, headers: Mapping[str, str]
+                    ) -> tuple[list[focus.CostRecord], list[dict[str, Any]]]:
+        """A request's records: the valid ones, and ``{"index", "errors"}`` for each invalid one."""
         data = body.decode_body(raw, headers, self.cfg.max_body_bytes)
         items = body.parse_items(data, headers)
         if len(items) > self.cfg.max_batch_records:
@@ -52,6 +63,10 @@ class ApiService:
                 good.append(focus.parse_record(obj))
             except focus.ValidationError as e:
                 rejected.append({"index": i, "errors": e.details})
+        return good, rejected
+
+    def ingest(self, raw: bytes | str | None, headers: Mapping[str, str]) -> dict[str, Any]:
+        good, rejected = self.parse_batch(raw, headers)
         result = self.store.write_records(good) if good else None
         return {"accepted": len(good), "rejected": rejected,
                 "days": result.days if result else []}

@@ -21,9 +21,9 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--region", action="append", dest="regions", help="region to inventory (repeatable)")
     p.add_argument("--config", help="JSON file with collector config (overrides the registry defaults)")
     p.add_argument("--api-url", default=os.environ.get(ct_config.ENV_API_URL), help="CloudTally API URL")
-    p.add_argument("--status", choices=("store", "file"), default=None,
-                   help="where cursors live: the CloudTally table (store) or a local file (default: store when "
-                        f"{ct_config.ENV_TABLE} is set, else file)")
+    p.add_argument("--status", choices=("api", "file", "store"), default=None,
+                   help="where status, cursors and day ledgers live: the API (default when an API URL is set, as "
+                        "every scheduled function does), a local file, or the table directly (store)")
     p.add_argument("--status-file", default=os.environ.get(ENV_STATUS_FILE) or
                    os.path.join(os.path.expanduser("~"), ".cloudtally", "collector-status.json"))
     p.set_defaults(func=_collect)
@@ -45,7 +45,10 @@ def add_commands(sub: Any) -> None:
 
 def _collect(args: argparse.Namespace) -> int:
     from ..client import Client
+    from ..errors import CollectorBug
+    from ..money import dumps
     from . import registry, runner
+    from .api_state import ApiStatus
 
     spec = registry.get(args.collector)
     cfg: dict[str, Any] = {}
@@ -59,15 +62,21 @@ def _collect(args: argparse.Namespace) -> int:
     kid, sec = os.environ.get(ct_config.ENV_API_KEY_ID, ""), os.environ.get(ct_config.ENV_API_KEY_SECRET, "")
     if not kid or not sec:
         raise ConfigError(f"set {ct_config.ENV_API_KEY_ID} and {ct_config.ENV_API_KEY_SECRET}")
-    mode = args.status or ("store" if os.environ.get(ct_config.ENV_TABLE) else "file")
-    if mode == "store":
+    client = Client(args.api_url or "", kid, sec)
+    mode = args.status or ("api" if args.api_url else "file")
+    if mode == "api":
+        status: Any = ApiStatus(client)
+    elif mode == "store":
         from ..store import Store
-        status: Any = Store(ct_config.load_settings())
+        status = Store(ct_config.load_settings())
     else:
         status = runner.FileStatus(args.status_file)
-    sink = runner.ClientSink(Client(args.api_url or "", kid, sec), agent_id=f"collector-{spec.name}")
-    summary = runner.run(spec, sink=sink, config=cfg, status=status)
-    from ..money import dumps
+    sink = runner.ClientSink(client, agent_id=f"collector-{spec.name}")
+    try:
+        summary = runner.run(spec, sink=sink, config=cfg, status=status)
+    except CollectorBug as e:
+        print(dumps(e.summary, indent=1))
+        raise
     print(dumps(summary, indent=1))
     return 1 if summary["failed_scopes"] or summary["errors"] else 0
 

@@ -17,7 +17,7 @@ compressed *day ledger* beside the collector's status and writes:
   they were delivered (content hash in the ledger).
 
 Records that are not per-resource estimates (billed cost, aggregate lines) skip the ledger merge but
-still get the changed-only rule. The ledger lives in the status store (``get_state`` / ``put_state``);
+still get the changed-only rule. The ledgers live in the status store (``get_states`` / ``put_state``: the API for scheduled functions);
 a status store without them, or a fixed window (the agent), sends everything as before.
 """
 
@@ -145,12 +145,14 @@ class Deliverer:
         self.tag_keys, self.keep_days = tag_keys, keep_days
         self.stats = {"computed": 0, "written": 0, "skipped_unchanged": 0, "aggregated": 0, "provisional": 0}
 
-    def _load(self, scope: str, day: date) -> DayLedger:
-        return DayLedger.decode(self.state.get_state(self.collector, scope, f"day:{day.isoformat()}"))
+    def _load(self, scope: str, days: list[date]) -> dict[date, DayLedger]:
+        """The scope's ledgers of ``days``, in one read of the state store."""
+        blobs = self.state.get_states(self.collector, scope, [f"day:{d.isoformat()}" for d in days], self.now)
+        return {d: DayLedger.decode(blobs.get(f"day:{d.isoformat()}")) for d in days}
 
     def _save(self, scope: str, day: date, ledger: DayLedger) -> None:
         expires = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=self.keep_days)
-        self.state.put_state(self.collector, scope, f"day:{day.isoformat()}", ledger.encode(), expires)
+        self.state.put_state(self.collector, scope, f"day:{day.isoformat()}", ledger.encode(), expires, now=self.now)
 
     def deliver(self, scope: str, records: list[CostRecord], days: list[date]) -> None:
         """Deliver ``records`` (this run's, for ``scope``); ``days`` are the scope's window days, so a day
@@ -159,9 +161,11 @@ class Deliverer:
         for r in records:
             by_day.setdefault(r.ChargePeriodStart.date(), []).append(r)
         self.stats["computed"] += len(records)
-        for day in sorted(set(days) | set(by_day)):
+        all_days = sorted(set(days) | set(by_day))
+        ledgers = self._load(scope, all_days) if all_days else {}
+        for day in all_days:
             recs = by_day.get(day, [])
-            ledger = self._load(scope, day)
+            ledger = ledgers[day]
             day_end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
             is_open = day_end > self.now
             if not recs and (is_open or ledger.closed or not ledger.open):

@@ -1,8 +1,14 @@
 """The collector runner: window, trailing re-pull, cursors, per-scope errors, posting, run summary.
 
 A collector is ``collect(ctx) -> Iterable[CostRecord | MetricPoint]``. It wraps each unit of work
-(an account, region, service or page) in ``with ctx.scope(name):``; an error inside a scope is
-recorded for that scope (and shown by ``GET /v1/collectors``) while the other scopes still land.
+(an account, region, service or page) in ``with ctx.scope(name):``; a provider error inside a scope
+is recorded for that scope (and shown by ``GET /v1/collectors``) while the other scopes still land.
+
+Provider errors are the :class:`~cloudtally.errors.ProviderError` family: each provider package maps
+its SDK's exceptions onto it (``CollectorSpec.errors``), so this module imports no SDK. Anything else
+raised inside a collector (``KeyError``, ``TypeError`` ...) is a bug: the run is recorded as failed,
+the traceback goes to the log and :class:`~cloudtally.errors.CollectorBug` is raised — it is never
+reported as "scope failed".
 
 Windows are whole UTC days: a scope's run covers ``[min(cursor, today - trailing_days), now)``, so
 billing data that settles late is re-pulled and a missed run is backfilled from the cursor. Record
@@ -15,24 +21,23 @@ ids are deterministic, so a re-pulled day replaces itself and totals never chang
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
+import traceback
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from ..errors import CloudTallyError
+from ..errors import CloudTallyError, CollectorBug, ProviderError, ProviderTransient
 from ..focus import UTC, CostRecord, MetricPoint, day_floor, iso, parse_time
+from .config import CollectorConfig
 from .registry import CollectorSpec
+from .state import FileStatus, MemoryStatus, ScopeStatus, ScopeUpdate, StatusStore  # noqa: F401 (re-export)
 
 log = logging.getLogger("cloudtally.collectors")
-
-# what a scope may fail with and still let the rest land; anything else is a bug and propagates
-SCOPE_ERRORS = (ClientError, BotoCoreError, CloudTallyError, KeyError, ValueError, TimeoutError, ConnectionError)
 
 
 @dataclass(frozen=True)
@@ -63,15 +68,6 @@ class Window:
         return {"start": iso(self.start), "end": iso(self.end)}
 
 
-class StatusStore(Protocol):
-    def get_collector_status(self, collector: str, scope: str) -> Any: ...
-    def set_collector_status(self, collector: str, scope: str, *, status: str, records: int = 0,
-                             errors: list[dict] | None = None, cursor: str | None = None,
-                             marks: dict[str, str] | None = None) -> None: ...
-    # optional: get_state(collector, scope, key) -> bytes | None and put_state(collector, scope, key, blob,
-    # expires) keep the day ledgers of incremental delivery (see cloudtally.collectors.delivery)
-
-
 class Sink(Protocol):
     def send_records(self, records: list[CostRecord]) -> dict[str, Any]: ...
     def send_metrics(self, points: list[MetricPoint]) -> int: ...
@@ -85,10 +81,34 @@ class ScopeState:
     metrics: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cursor: str | None = None            # set by the collector (e.g. an export's LastModified); else the run date
 
     @property
     def status(self) -> str:
         return "error" if self.errors else "ok"
+
+
+def as_provider_error(e: BaseException, mapper: Callable[[BaseException], Any] | None) -> CloudTallyError | None:
+    """The CloudTally error ``e`` stands for, or None when it is a bug.
+
+    CloudTally's own errors are themselves; the provider's mapper translates its SDK's exceptions;
+    the standard library's network errors (``ConnectionError``, ``TimeoutError``) are transient.
+    """
+    if isinstance(e, CloudTallyError):
+        return e
+    if mapper is not None:
+        mapped = mapper(e)
+        if mapped is not None:
+            return mapped
+    if isinstance(e, (ConnectionError, TimeoutError)):
+        return ProviderTransient(f"{type(e).__name__}: {e}"[:500], provider_code=type(e).__name__)
+    return None
+
+
+def describe_error(e: CloudTallyError) -> dict[str, str]:
+    if isinstance(e, ProviderError):
+        return e.describe()
+    return {"code": e.code, "message": e.message}
 
 
 class _Scope:
@@ -103,33 +123,28 @@ class _Scope:
 
     def __exit__(self, et, e, tb) -> bool:
         self.ctx.current = self.prev
-        if e is None or not isinstance(e, SCOPE_ERRORS):
+        if e is None or not isinstance(e, Exception):
             return False
-        self.state.errors.append(describe_error(e))
+        err = as_provider_error(e, self.ctx.error_mapper)
+        if err is None:
+            if not hasattr(e, "_cloudtally_scope"):
+                e._cloudtally_scope = self.name   # type: ignore[attr-defined]  # where the bug surfaced
+            return False          # a bug: the run fails (see run())
+        self.state.errors.append(describe_error(err))
         self.ctx.logger.warning("collector %s scope %s failed: %s", self.ctx.collector, self.name,
                                 self.state.errors[-1]["message"])
         return True
 
 
-def describe_error(e: BaseException) -> dict[str, str]:
-    if isinstance(e, ClientError):
-        err = e.response.get("Error", {})
-        op = getattr(e, "operation_name", "")
-        return {"code": err.get("Code", "ClientError"), "message": f"{op}: {err.get('Message', '')}".strip(": ")}
-    if isinstance(e, CloudTallyError):
-        return {"code": e.code, "message": e.message}
-    return {"code": type(e).__name__, "message": str(e)[:500]}
-
-
 @dataclass
 class CollectorContext:
-    """What a collector needs: its window(s), injected clients, the catalog, config and a logger."""
+    """What a collector needs: its window(s), injected clients, the catalog, typed config and a logger."""
 
     collector: str
     window: Window
     clients: Any
     catalog: Any
-    config: dict[str, Any]
+    config: Any                 # the spec's CollectorConfig (typed); plain dicts are accepted in unit tests
     logger: logging.Logger
     now: datetime
     status: StatusStore | None = None
@@ -138,10 +153,13 @@ class CollectorContext:
     api_calls: Counter = field(default_factory=Counter)
     fixed_window: bool = False   # the agent's "last hour" window: cursors are neither read nor advanced
     marks: dict[str, dict[str, str]] = field(default_factory=dict)      # scope -> marks to commit on success
-    _items: dict[str, Any] = field(default_factory=dict)                # scope -> its status item (or None)
+    error_mapper: Callable[[BaseException], Any] | None = None
+    imports: Any = None          # where a period replace goes (the sink's import target: the API's /v1/imports)
+    secrets: Any = None          # the collector's secrets (cloudtally.collectors.secrets.Secrets)
+    _loaded: dict[str, ScopeStatus] | None = None                         # every scope's status, read once
 
     def scope(self, name: str) -> _Scope:
-        """``with ctx.scope("123/us-east-1/ec2"):`` — errors inside are recorded for that scope only."""
+        """``with ctx.scope("123/us-east-1/ec2"):`` — provider errors inside are recorded for that scope only."""
         return _Scope(self, name)
 
     def scope_state(self, name: str) -> ScopeState:
@@ -149,6 +167,27 @@ class CollectorContext:
         if st is None:
             st = self.scopes[name] = ScopeState(name, self.window_for(name))
         return st
+
+    def _setting(self, name: str, default: Any) -> Any:
+        if isinstance(self.config, Mapping):
+            return self.config.get(name, default)
+        return getattr(self.config, name, default)
+
+    def previous(self, scope: str) -> ScopeStatus | None:
+        """The scope's status as the last run left it (one read of the collector's status per run)."""
+        if self.status is None or self.fixed_window:
+            return None
+        if self._loaded is None:
+            self._loaded = self.status.load_status(self.collector)
+        return self._loaded.get(scope)
+
+    def cursor(self, scope: str) -> str | None:
+        prev = self.previous(scope)
+        return prev.cursor if prev is not None else None
+
+    def set_cursor(self, scope: str, cursor: str) -> None:
+        """Set the scope's cursor (saved only if the scope succeeds); default: the run's date."""
+        self.scope_state(scope).cursor = cursor
 
     def window_for(self, scope: str) -> Window:
         """The scope's window: from its cursor (backfill) or the trailing window, whichever is earlier."""
@@ -158,31 +197,23 @@ class CollectorContext:
         if self.fixed_window:
             return self.window
         today = day_floor(self.now)
-        trailing = int(self.config.get("trailing_days", 3))
+        trailing = int(self._setting("trailing_days", 3))
         start = today - timedelta(days=trailing)
-        item = self._status_item(scope)
-        cursor = getattr(item, "cursor", None) if item is not None else None
-        if cursor:
+        cursor = self.cursor(scope)
+        if cursor and cursor[:4].isdigit() and len(cursor) >= 10:
             cur = datetime.fromisoformat(cursor[:10]).replace(tzinfo=UTC)
             start = min(start, cur)
-        else:
-            start = today - timedelta(days=int(self.config.get("initial_days", trailing)))
-        start = max(start, today - timedelta(days=int(self.config.get("max_backfill_days", 35))))
+        elif not cursor:
+            start = today - timedelta(days=int(self._setting("initial_days", trailing)))
+        start = max(start, today - timedelta(days=int(self._setting("max_backfill_days", 35))))
         return Window(start, self.now)
-
-    def _status_item(self, scope: str) -> Any:
-        if self.status is None or self.fixed_window:
-            return None
-        if scope not in self._items:
-            self._items[scope] = self.status.get_collector_status(self.collector, scope)
-        return self._items[scope]
 
     def mark(self, scope: str, key: str) -> datetime | None:
         """When ``key`` was last marked done for ``scope`` (see :meth:`set_mark`)."""
         value = self.marks.get(scope, {}).get(key)
         if value is None:
-            item = self._status_item(scope)
-            value = (getattr(item, "marks", None) or {}).get(key) if item is not None else None
+            prev = self.previous(scope)
+            value = prev.marks.get(key) if prev is not None else None
         return parse_time(value) if value else None
 
     def set_mark(self, scope: str, key: str, when: datetime) -> None:
@@ -203,25 +234,40 @@ class CollectorContext:
         self.api_calls[f"{service}:{operation}"] += 1
 
 
-def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = None,
-        config: Mapping[str, Any] | None = None, status: StatusStore | None = None, now: datetime | None = None,
-        logger: logging.Logger | None = None, window: Window | None = None,
-        collect: Callable[[CollectorContext], Iterable[Any]] | None = None, batch_size: int = 1000) -> dict[str, Any]:
-    """Run one collector once and return its summary (records sent, scopes failed, API calls)."""
-    import importlib
+def _config(spec: CollectorSpec, config: Any) -> Any:
+    if isinstance(config, CollectorConfig):
+        return config
+    return spec.parse_config(dict(config or {}))
 
+
+def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = None,
+        config: Mapping[str, Any] | CollectorConfig | None = None, status: StatusStore | None = None,
+        now: datetime | None = None, logger: logging.Logger | Any = None, window: Window | None = None,
+        collect: Callable[[CollectorContext], Iterable[Any]] | None = None, batch_size: int = 1000,
+        secrets: Any = None) -> dict[str, Any]:
+    """Run one collector once and return its summary (records sent, scopes failed, API calls).
+
+    Raises :class:`~cloudtally.errors.CollectorBug` (after recording the run) when the collector
+    itself fails with something other than a CloudTally or provider error.
+    """
     t0 = time.monotonic()
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    cfg = {**spec.default_config, **(config or {})}
+    cfg = _config(spec, config)
+    logger = logger or log
     module = importlib.import_module(spec.module)
+    if secrets is None:
+        from .secrets import Secrets
+        secrets = Secrets(spec.all_secrets)
     if clients is None:
-        clients = module.make_clients(cfg)
+        clients = module.make_clients(cfg, secrets)
     if catalog is None:
         from .. import catalog as catalog_mod
-        catalog = catalog_mod.load(spec.platform if spec.platform == "aws" else spec.name)
+        catalog = catalog_mod.load(spec.provider) if spec.prices else None
     ctx = CollectorContext(collector=spec.name, window=window or Window(day_floor(now), now), clients=clients,
-                           catalog=catalog, config=cfg, logger=logger or log, now=now, status=status,
-                           fixed_window=window is not None)
+                           catalog=catalog, config=cfg, logger=logger, now=now, status=status,
+                           fixed_window=window is not None, error_mapper=spec.error_mapper(),
+                           imports=sink.import_target() if hasattr(sink, "import_target") else None,
+                           secrets=secrets)
     if hasattr(clients, "bind"):
         clients.bind(ctx)
     fn = collect or module.collect
@@ -230,6 +276,7 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
     sent = {"accepted": 0, "rejected": [], "requests": 0, "spooled": 0}
     metrics_sent = 0
     run_errors: list[dict[str, str]] = []
+    bug: BaseException | None = None
 
     def send(batch: list[CostRecord]) -> None:
         for i in range(0, len(batch), batch_size):
@@ -241,11 +288,11 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
     # incremental delivery (day ledgers, provisional aggregates, changed-only) needs a status store that
     # keeps state and a scheduled run; the agent's fixed window and plain runs send everything
     deliverer = None
-    if status is not None and not ctx.fixed_window and hasattr(status, "get_state"):
+    if status is not None and not ctx.fixed_window and getattr(status, "keeps_ledgers", False):
         from .delivery import Deliverer
         from ..config import rollup_tag_keys   # provisional aggregates keep the rollups' allocation tags
-        deliverer = Deliverer(collector=spec.name, state=status, send=send, now=now,
-                              tag_keys=tuple(cfg.get("aggregate_tag_keys") or rollup_tag_keys()))
+        tag_keys = ctx._setting("aggregate_tag_keys", None) or rollup_tag_keys()
+        deliverer = Deliverer(collector=spec.name, state=status, send=send, now=now, tag_keys=tuple(tag_keys))
     pending: dict[str, list[CostRecord]] = {}
 
     def deliver(scope: str | None = None) -> None:
@@ -296,25 +343,39 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
             deliver()
         flush_records()
         flush_points()
-    except CloudTallyError as e:   # posting failed after retries: nothing of this run is marked done
+    except CloudTallyError as e:   # posting or state failed after retries: nothing of this run is marked done
         run_errors.append(describe_error(e))
         for st in ctx.scopes.values():
             if not st.errors:
                 st.errors.append({"code": e.code, "message": f"not delivered: {e.message}"})
-    # cursors and status: a scope's cursor moves only when it succeeded and was delivered
-    if status is not None and not ctx.fixed_window:
+    except Exception as e:   # a bug in the collector: recorded as a failed run, re-raised below
+        bug = e
+        where = getattr(e, "_cloudtally_scope", None) or (ctx.current.name if ctx.current else None)
+        logger.error("collector %s failed with a bug%s: %s", spec.name, f" in scope {where}" if where else "",
+                     f"{type(e).__name__}: {e}", exc_info=e)
+        err = {"code": "collector_bug", "message": f"{type(e).__name__}: {e}"[:500]}
+        run_errors.append(err)
         for st in ctx.scopes.values():
-            ok = st.status == "ok"
-            status.set_collector_status(spec.name, st.name, status=st.status, records=st.records,
-                                        errors=st.errors[:20] or None,
-                                        cursor=now.date().isoformat() if ok else None,
-                                        marks=ctx.marks.get(st.name) if ok else None)
+            if not st.errors:
+                st.errors.append(err if st.name == where else {"code": "collector_bug",
+                                                               "message": "not delivered: the run failed"})
+    # cursors and status: a scope's cursor moves only when it succeeded and was delivered
+    if status is not None and not ctx.fixed_window and ctx.scopes:
+        updates = [ScopeUpdate(scope=st.name, status=st.status, records=st.records, errors=st.errors[:20],
+                               cursor=(st.cursor or now.date().isoformat()) if st.status == "ok" else None,
+                               marks=ctx.marks.get(st.name, {}) if st.status == "ok" else {})
+                   for st in ctx.scopes.values()]
+        try:
+            status.save_status(spec.name, updates, now)
+        except CloudTallyError as e:
+            run_errors.append({"code": e.code, "message": f"status not saved: {e.message}"})
     by_service: dict[str, dict[str, int]] = defaultdict(dict)
     for k, n in sorted(ctx.api_calls.items()):
         svc, op = k.split(":", 1)
         by_service[svc][op] = n
     summary = {
-        "collector": spec.name, "now": iso(now),
+        "collector": spec.name, "now": iso(now), "status": "failed" if bug is not None or run_errors else (
+            "partial" if any(s.errors for s in ctx.scopes.values()) else "ok"),
         "window": {"start": iso(min((s.window.start for s in ctx.scopes.values()), default=ctx.window.start)),
                    "end": iso(now)},
         "records_sent": sent["accepted"], "records_rejected": len(sent["rejected"]),
@@ -329,12 +390,15 @@ def run(spec: CollectorSpec, *, sink: Sink, clients: Any = None, catalog: Any = 
         "api_calls": dict(by_service),
         "duration_s": round(time.monotonic() - t0, 3),
     }
-    (logger or log).info("collector run", extra={"summary": {k: summary[k] for k in (
-        "collector", "records_sent", "metrics_sent", "failed_scopes", "api_calls")}})
+    logger.info("collector run", extra={"summary": {k: summary[k] for k in (
+        "collector", "status", "records_sent", "metrics_sent", "failed_scopes", "api_calls")}})
+    if bug is not None:
+        raise CollectorBug(f"collector {spec.name} failed: {type(bug).__name__}: {bug}",
+                           summary={**summary, "traceback": "".join(traceback.format_exception(bug))[-4000:]}) from bug
     return summary
 
 
-# ---------------------------------------------------------------- sinks and status stores
+# ---------------------------------------------------------------- sinks
 
 class ClientSink:
     """Posts through :class:`cloudtally.client.Client`: records to ``/v1/records``, metric points to
@@ -350,6 +414,15 @@ class ClientSink:
         return {"accepted": res.accepted, "rejected": res.rejected, "requests": res.requests,
                 "spooled": getattr(res, "spooled", 0)}
 
+    def import_target(self) -> Any:
+        from ..importers.targets import ApiTarget
+        self._imports = ApiTarget(self.client)
+        return self._imports
+
+    @property
+    def import_requests(self) -> int:
+        return getattr(getattr(self, "_imports", None), "requests", 0)
+
     def send_metrics(self, points: list[MetricPoint]) -> int:
         n = 0
         for i in range(0, len(points), self.metrics_batch):
@@ -362,7 +435,7 @@ class ClientSink:
 
 
 class StoreSink:
-    """Writes straight to a :class:`~cloudtally.store.Store` (tests, or a collector inside the API's account)."""
+    """Writes straight to a :class:`~cloudtally.store.Store` (tests and benchmarks of the store itself)."""
 
     def __init__(self, store: Any):
         self.store = store
@@ -373,6 +446,10 @@ class StoreSink:
 
     def send_metrics(self, points: list[MetricPoint]) -> int:
         return self.store.write_metrics(points)
+
+    def import_target(self) -> Any:
+        from ..importers.targets import StoreTarget
+        return StoreTarget(self.store)
 
 
 class ListSink:
@@ -390,74 +467,3 @@ class ListSink:
     def send_metrics(self, points: list[MetricPoint]) -> int:
         self.metrics.extend(points)
         return len(points)
-
-
-@dataclass
-class _FileStatusItem:
-    cursor: str | None
-    status: str
-    records: int
-    errors: list | None
-    marks: dict | None = None
-
-
-class FileStatus:
-    """Cursors, status and day ledgers in local files, for ``cloudtally collect`` run away from the table."""
-
-    def __init__(self, path: str):
-        import json
-        import os
-        self.path = path
-        self._json = json
-        self.data: dict[str, dict] = {}
-        if os.path.exists(path):
-            with open(path) as f:
-                self.data = json.load(f)
-
-    def get_collector_status(self, collector: str, scope: str) -> _FileStatusItem | None:
-        d = self.data.get(f"{collector}#{scope}")
-        return _FileStatusItem(d.get("cursor"), d["status"], d.get("records", 0), d.get("errors"),
-                               d.get("marks")) if d else None
-
-    def set_collector_status(self, collector: str, scope: str, *, status: str, records: int = 0,
-                             errors: list[dict] | None = None, cursor: str | None = None,
-                             marks: dict[str, str] | None = None) -> None:
-        key = f"{collector}#{scope}"
-        prev = self.data.get(key, {})
-        self.data[key] = {"status": status, "records": records, "errors": errors,
-                          "cursor": cursor if cursor is not None else prev.get("cursor"),
-                          "marks": {**(prev.get("marks") or {}), **(marks or {})} or None,
-                          "last_run": iso(datetime.now(UTC))}
-        self._write(self.path, self._json.dumps(self.data, indent=1, sort_keys=True).encode())
-
-    def _state_path(self, collector: str, scope: str, key: str) -> str:
-        import hashlib
-        import os
-        h = hashlib.blake2b(f"{collector}#{scope}#{key}".encode(), digest_size=12).hexdigest()
-        return os.path.join(self.path + ".state", h)
-
-    def get_state(self, collector: str, scope: str, key: str) -> bytes | None:
-        try:
-            with open(self._state_path(collector, scope, key), "rb") as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
-
-    def put_state(self, collector: str, scope: str, key: str, blob: bytes, expires: datetime) -> None:
-        import os
-        path = self._state_path(collector, scope, key)
-        self._write(path, blob)
-        os.utime(path, (expires.timestamp(), expires.timestamp()))   # a file's mtime is its expiry
-        for name in os.listdir(os.path.dirname(path)):   # expired ledgers go (the table has TTL; files do not)
-            full = os.path.join(os.path.dirname(path), name)
-            if os.path.getmtime(full) < time.time():
-                os.remove(full)
-
-    @staticmethod
-    def _write(path: str, data: bytes) -> None:
-        import os
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)

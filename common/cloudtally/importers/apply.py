@@ -1,26 +1,26 @@
 """Import runs: convert every file, write its records, then replace the billing periods it covers.
 
 Period-scoped replace: an import run covers scopes ``(x_Collector, provider, billing account,
-billing period)``. After every file of the run is converted and written, records of those scopes
-that the run did not produce are deleted (a corrected export replaces the period). Write first,
-delete last: a run that fails anywhere (a rejected row, an unreadable part, a store error) deletes
-nothing, so the earlier data of the period stays, and the report says which files were not imported.
-Exports split in several parts (CUR's ``-00001.csv.gz`` ...) must be imported in one run.
+billing period)``. Every file's records are staged; when all converted, the commit replaces those
+scopes' records with the run's in one visible step (:mod:`cloudtally.store.imports`: records of the
+scopes that the run did not produce are deleted, so a corrected export replaces the period). A run
+that fails anywhere (a rejected row, an unreadable part) is aborted and writes nothing, so the earlier
+data of the period stays, and the report says which files were not imported. Exports split in several
+parts (CUR's ``-00001.csv.gz`` ...) must be imported in one run.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable
 
 from ..errors import CloudTallyError
-from ..focus import UTC, iso, month_bounds
 from ..money import CONTEXT, ZERO
 from .engine import TOTALS, Converted, convert_file
 from .sources import Source, local_copy
+from .targets import ImportTarget, StoreTarget
 
 
 @dataclass
@@ -64,13 +64,20 @@ class RunReport:
 Progress = Callable[[str, dict[str, Any]], None]
 
 
-def run_import(sources: list[Source], *, fmt: str = "auto", store: Any = None, dry_run: bool = False,
-               progress: Progress | None = None, s3_client: Any = None, tmpdir: str | None = None) -> RunReport:
-    """Convert, write and period-replace. ``store=None`` or ``dry_run`` writes nothing."""
+def run_import(sources: list[Source], *, fmt: str = "auto", store: Any = None, target: ImportTarget | None = None,
+               dry_run: bool = False, progress: Progress | None = None, s3_client: Any = None,
+               tmpdir: str | None = None, label: str = "cloudtally-import") -> RunReport:
+    """Convert every file, stage its records and, if every file converted, commit the period replace.
+
+    ``target`` is where records go (:class:`~.targets.StoreTarget` for ``store=``, or
+    :class:`~.targets.ApiTarget`); none, or ``dry_run``, writes nothing. All or nothing: a file that fails
+    to convert (or a rejected row) aborts the import, and the periods keep their earlier records.
+    """
     t0 = time.perf_counter()
-    rep = RunReport(dry_run=dry_run or store is None)
-    scopes: dict[tuple, tuple[datetime, datetime]] = {}   # (collector, provider, account, bp start) -> bp
-    new_ids: dict[str, set[str]] = {}                       # day -> ids written by this run
+    if target is None and store is not None:
+        target = StoreTarget(store)
+    rep = RunReport(dry_run=dry_run or target is None)
+    import_id: str | None = None
     failed = False
     for i, src in enumerate(sources):
         if progress:
@@ -96,60 +103,29 @@ def run_import(sources: list[Source], *, fmt: str = "auto", store: Any = None, d
                 progress("failed", {"name": src.name, "error": f"{conv.rejected_count} rows rejected"})
             continue
         rep.add(conv)
-        for r in conv.records:
-            scopes[(r.x_Collector, r.ProviderName, r.BillingAccountId, r.BillingPeriodStart)] = (
-                r.BillingPeriodStart, r.BillingPeriodEnd)
-        if not rep.dry_run:
+        if not rep.dry_run and not failed and conv.records:
             try:
-                res = store.write_records(conv.records)
+                if import_id is None:
+                    import_id = target.begin(label, source=src.name)
+                target.stage(import_id, conv.records)
             except CloudTallyError as e:
                 failed = True
-                rep.not_imported.append({"file": src.name, "error": f"store: {e.message}; rows of this file "
-                                         "may be partly written (re-run the import: writes are idempotent)"})
+                rep.not_imported.append({"file": src.name, "error": f"store: {e.message}"})
                 continue
-            rep.written += res.written
-            for r in conv.records:
-                new_ids.setdefault(r.day, set()).add(r.id)
         if progress:
             progress("done", {"name": src.name, "rows": conv.rows, "records": len(conv.records),
                               "seconds": conv.seconds_columnar + conv.seconds_records})
         conv.records.clear()
-    if not rep.dry_run and scopes:
+    if import_id is not None:
         if failed:
-            rep.warnings.append("not every file was imported, so no earlier rows were removed: the earlier data "
-                                "of these billing periods is intact; fix the files and import them again")
+            target.abort(import_id)
+            rep.warnings.append("not every file was imported, so nothing was written: the earlier data of these "
+                                "billing periods is intact; fix the files and import them again")
         else:
-            rep.deleted = replace_stale(store, scopes, new_ids)
-            rep.replaced_periods = [{"collector": k[0], "provider": k[1], "account": k[2],
-                                     "billing_period_start": iso(v[0]), "billing_period_end": iso(v[1])}
-                                    for k, v in sorted(scopes.items(), key=lambda kv: [str(x) for x in kv[0]])]
+            res = target.commit(import_id)
+            rep.written, rep.deleted = int(res["written"]), int(res["deleted"])
+            rep.replaced_periods = [{"collector": sc["collector"], "provider": sc["provider"], "account": sc["account"],
+                                     "billing_period_start": sc["billing_period_start"],
+                                     "billing_period_end": sc["billing_period_end"]} for sc in res["scopes"]]
     rep.seconds = time.perf_counter() - t0
     return rep
-
-
-def replace_stale(store: Any, scopes: dict[tuple, tuple[datetime, datetime]], new_ids: dict[str, set[str]]) -> int:
-    """Delete records of the run's scopes that the run did not write; returns how many."""
-    days: set[str] = set(new_ids)
-    for start, end in scopes.values():
-        d = start
-        while d < end and len(days) < 800:
-            days.add(d.strftime("%Y-%m-%d"))
-            d += timedelta(days=1)
-    keys = {(k[0], k[1], k[2], iso(k[3])) for k in scopes}
-    stale: dict[str, list[str]] = {}
-    for day in sorted(days):
-        keep = new_ids.get(day, set())
-        for it in store.iter_day_items(day):
-            sk = it["sk"]["S"]
-            if sk in keep:
-                continue
-            col = it.get("col", {}).get("S")
-            if col is None:
-                continue
-            bs = it.get("bs", {}).get("S")
-            if bs is None:
-                cs = datetime.fromisoformat(it["cs"]["S"].replace("Z", "+00:00")).astimezone(UTC)
-                bs = iso(month_bounds(cs)[0])
-            if (col, it.get("p", {}).get("S"), it.get("a", {}).get("S"), bs) in keys:
-                stale.setdefault(day, []).append(sk)
-    return store.delete_records(stale) if stale else 0

@@ -28,7 +28,7 @@ class Source:
     key: str | None = None
 
 
-def _is_export(name: str) -> bool:
+def is_export(name: str) -> bool:
     n = name.lower()
     return n.endswith((".csv", ".csv.gz", ".parquet", ".snappy.parquet", ".gz.parquet"))
 
@@ -42,7 +42,7 @@ def expand(paths: list[str], *, s3_client: Any = None) -> list[Source]:
             continue
         path = Path(p)
         if path.is_dir():
-            files = sorted(f for f in path.rglob("*") if f.is_file() and _is_export(f.name))
+            files = sorted(f for f in path.rglob("*") if f.is_file() and is_export(f.name))
             if not files:
                 raise ValidationError(f"{p}: no .csv, .csv.gz or .parquet files in this folder",
                                       details=[{"file": p, "row": 0, "column": "", "message": "empty folder"}])
@@ -69,7 +69,7 @@ def list_s3(url: str, client: Any = None) -> list[Source]:
     out = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
-            if _is_export(obj["Key"]):
+            if is_export(obj["Key"]):
                 out.append(Source(f"s3://{bucket}/{obj['Key']}", int(obj["Size"]), bucket=bucket, key=obj["Key"]))
     if not out:
         raise ValidationError(f"{url}: no export files under this prefix",

@@ -1,31 +1,82 @@
 """The AWS collector: inventory × catalog estimates, CloudWatch utilisation, Cost Explorer bills.
 
-Declared by :data:`SPEC`. ``collect(ctx)`` yields :class:`~cloudtally.focus.CostRecord` and
-:class:`~cloudtally.focus.MetricPoint`; the runner (:mod:`cloudtally.collectors.runner`) picks the
-window, posts, keeps cursors and reports errors per scope.
+Declared by :data:`SPEC` (typed settings: :class:`AwsConfig`). ``collect(ctx)`` yields
+:class:`~cloudtally.focus.CostRecord` and :class:`~cloudtally.focus.MetricPoint`; the runner
+(:mod:`cloudtally.collectors.runner`) picks the window, posts, keeps cursors and state through the
+API and reports errors per scope.
 """
 
 from __future__ import annotations
 
-from .registry import CollectorSpec, register
+from dataclasses import dataclass, field
+
+from ...collectors.config import CollectorConfig
+from ...collectors.registry import CollectorSpec, Permissions, Schedule, register
+
+
+@dataclass(frozen=True)
+class AwsAccount(CollectorConfig):
+    """A member account, reached by assuming ``role_arn``."""
+
+    account_id: str = ""
+    role_arn: str = ""
+    external_id: str | None = field(default=None, metadata={"secret": True})
+
+    def check(self) -> list[tuple[str, str]]:
+        out = []
+        if not (self.account_id.isdigit() and len(self.account_id) == 12):
+            out.append(("account_id", "a 12-digit AWS account id"))
+        if not self.role_arn.startswith("arn:aws"):
+            out.append(("role_arn", "an IAM role ARN"))
+        return out
+
+
+@dataclass(frozen=True)
+class AwsConfig(CollectorConfig):
+    regions: list[str] = field(default_factory=lambda: ["us-east-1"], metadata={"help": "regions to inventory"})
+    accounts: list[AwsAccount] = field(default_factory=list, metadata={"help": "member accounts (assume-role)"})
+    payer_account_id: str | None = field(default=None, metadata={"help": "BillingAccountId; default: the caller's"})
+    cost_explorer: bool = True              # pull billed cost (GetCostAndUsage)
+    # Cost Explorer is billed per request ($0.01) and refreshes a few times a day: pull at most this often
+    ce_interval_hours: float = 12
+    ce_tag_key: str | None = None           # one cost allocation tag key to group billed cost by
+    metrics: bool = True                    # CloudWatch CPU utilisation for EC2 (GetMetricData)
+    metrics_extended: bool = False          # + network/disk via SEARCH (billed per metric found, x4)
+    metric_period_s: int = 3600
+    # GetMetricData is billed per metric requested ($0.01/1000): hourly CPU of the closed days, pulled every
+    # 3 days ($0.10 per 1000 instances a month; daily would be $0.30)
+    metrics_interval_hours: float = 72
+    metrics_backfill_days: int = 3          # first pull (CloudWatch keeps hourly data 455 days)
+    usage_interval_hours: float = 24        # Lambda invocations/duration and S3 sizes: closed days, daily
+
+    def check(self) -> list[tuple[str, str]]:
+        out = super().check()
+        if not self.regions:
+            out.append(("regions", "at least one region"))
+        if self.metric_period_s not in (60, 300, 3600, 86400):
+            out.append(("metric_period_s", "one of 60, 300, 3600, 86400"))
+        for name in ("ce_interval_hours", "metrics_interval_hours", "usage_interval_hours"):
+            if getattr(self, name) <= 0:
+                out.append((name, "a positive number of hours"))
+        return out
+
 
 SPEC = register(CollectorSpec(
     name="aws",
-    platform="aws",
-    schedule="rate(1 hour)",
-    module="cloudtally.collectors.aws",
+    provider="aws",
+    runtime="lambda",
+    schedule=Schedule.every(hours=1),
+    module="cloudtally.providers.aws.collector",
+    config=AwsConfig,
     sdk_extra="aws",
     description="EC2/EBS, EKS, Lambda, RDS and S3 inventory priced from the catalog, CloudWatch utilisation "
                 "(GetMetricData), and daily billed cost from Cost Explorer (GetCostAndUsage).",
-    secrets=("cloudtally/ingest-api-key",),
-    iam_actions=(
+    permissions=Permissions(aws=(
         # inventory
         "ec2:DescribeInstances",
         "ec2:DescribeVolumes",
         "eks:ListClusters",
         "eks:DescribeCluster",
-        "eks:ListNodegroups",
-        "eks:DescribeNodegroup",
         "lambda:ListFunctions",
         "rds:DescribeDBInstances",
         "s3:ListAllMyBuckets",
@@ -39,39 +90,15 @@ SPEC = register(CollectorSpec(
         # identity and member accounts (assume-role targets come from config)
         "sts:GetCallerIdentity",
         "sts:AssumeRole",
-        # the ingest API key
-        "secretsmanager:GetSecretValue",
-        # collector status and cursors in the CloudTally table (scope to the table ARN)
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:DescribeTable",
-    ),
-    default_config={
-        "regions": ["us-east-1"],           # regions to inventory
-        "accounts": [],                     # [{"account_id", "role_arn", "external_id"?}] member accounts
-        "payer_account_id": None,           # BillingAccountId; default: the caller's account
-        "cost_explorer": True,              # pull billed cost (GetCostAndUsage)
-        "ce_interval_hours": 12,            # Cost Explorer is billed per request ($0.01) and refreshes a few
-                                            # times a day: pull it at most this often, not every run
-        "ce_tag_key": None,                 # one cost allocation tag key to group billed cost by
-        "metrics": True,                    # CloudWatch CPU utilisation for EC2 (GetMetricData)
-        "metrics_extended": False,          # + network/disk via SEARCH (billed per metric found, x4)
-        "metric_period_s": 3600,
-        "metrics_interval_hours": 72,       # GetMetricData is billed per metric requested ($0.01/1000):
-                                            # hourly CPU of the closed days, pulled every 3 days ($0.10 per
-                                            # 1000 instances a month; daily would be $0.30)
-        "metrics_backfill_days": 3,         # first pull (CloudWatch keeps hourly data 455 days)
-        "usage_interval_hours": 24,         # Lambda invocations/duration and S3 sizes: closed days, daily
-        "trailing_days": 3,                 # re-pulled each run (billing data settles late)
-        "initial_days": 3,                  # first run with no cursor
-        "max_backfill_days": 35,
-    },
+    )),
+    prices=("ec2", "ebs", "eks", "lambda", "rds", "rds_storage", "s3"),
+    fixtures="aws",
+    errors="cloudtally.providers.aws.errors:to_provider_error",
     memory_mb=1024,
     timeout_s=900,
 ))
 
 import logging
-import os
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -79,17 +106,16 @@ from typing import Any, Iterable, Iterator
 
 from botocore.exceptions import ClientError
 
-from ..errors import ConfigError
-from ..focus import UTC, CostRecord, MetricPoint, day_floor, iso
-from ..money import CONTEXT, ZERO, parse_amount
-from .runner import CollectorContext, Window
+from ... import periods
+from ...collectors.runner import CollectorContext, Window
+from ...focus import UTC, CostRecord, MetricPoint, day_floor, iso
+from ...money import CONTEXT, ZERO, parse_amount
+from . import PROVIDER
+from .session import AwsClients
 
-log = logging.getLogger("cloudtally.collectors.aws")
+log = logging.getLogger("cloudtally.providers.aws")
 
-PROVIDER = "AWS"
 COLLECTOR = "aws"
-ENV_ENDPOINT = "AWS_ENDPOINT_URL"          # boto3's own variable; also how moto server / LocalStack are reached
-ENV_LOCALSTACK_HOST = "LOCALSTACK_HOST"    # localstack-client convention: host:port
 EKS_TAGS = ("eks:cluster-name", "aws:eks:cluster-name")
 QTY = Decimal("0.000001")                  # usage quantities are rounded to 1e-6 before pricing
 GMD_MAX_QUERIES = 500                      # GetMetricData: at most 500 queries per call
@@ -127,86 +153,8 @@ EC2_SEARCH_METRICS = {"NetworkIn": "network_in", "NetworkOut": "network_out",
                       "EBSReadBytes": "disk_read_bytes", "EBSWriteBytes": "disk_write_bytes"}
 
 
-# ---------------------------------------------------------------- clients
-
-def endpoint_url() -> str | None:
-    """The endpoint override for every client (moto server, LocalStack), from the environment."""
-    url = os.environ.get(ENV_ENDPOINT)
-    if url:
-        return url
-    host = os.environ.get(ENV_LOCALSTACK_HOST)
-    if host:
-        if ":" not in host:
-            raise ConfigError(f"{ENV_LOCALSTACK_HOST} must be host:port, got {host!r}")
-        return host if host.startswith("http") else f"http://{host}"
-    return None
-
-
-class AwsClients:
-    """boto3 clients per (service, region, account), created on first use, counted per call.
-
-    Member accounts are reached by assuming ``role_arn`` from the config's ``accounts`` list.
-    """
-
-    def __init__(self, config: dict[str, Any] | None = None, *, session: Any = None, endpoint: str | None = None):
-        import boto3  # the SDK is imported when clients are made, never at module import
-
-        self.config = config or {}
-        self.session = session or boto3.Session()
-        self.endpoint = endpoint if endpoint is not None else endpoint_url()
-        self._clients: dict[tuple, Any] = {}
-        self._sessions: dict[str, Any] = {}
-        self._ctx: CollectorContext | None = None
-        self.calls: dict[str, int] = defaultdict(int)
-
-    def bind(self, ctx: CollectorContext) -> None:
-        self._ctx = ctx
-
-    def _count(self, model: Any = None, **kw: Any) -> None:
-        svc = model.service_model.endpoint_prefix if model is not None else "unknown"
-        op = model.name if model is not None else "unknown"
-        self.calls[f"{svc}:{op}"] += 1
-        if self._ctx is not None:
-            self._ctx.count_call(svc, op)
-
-    def _session_for(self, account: str | None) -> Any:
-        if account is None:
-            return self.session
-        s = self._sessions.get(account)
-        if s is not None:
-            return s
-        acct = next((a for a in self.config.get("accounts") or [] if str(a.get("account_id")) == account), None)
-        if acct is None or not acct.get("role_arn"):
-            return self.session
-        import boto3
-        kw = {"RoleArn": acct["role_arn"], "RoleSessionName": "cloudtally-collector"}
-        if acct.get("external_id"):
-            kw["ExternalId"] = acct["external_id"]
-        creds = self.client("sts", None).assume_role(**kw)["Credentials"]
-        s = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                          aws_session_token=creds["SessionToken"])
-        self._sessions[account] = s
-        return s
-
-    def client(self, service: str, region: str | None, account: str | None = None) -> Any:
-        key = (service, region, account)
-        c = self._clients.get(key)
-        if c is None:
-            from botocore.config import Config
-            region_name = region or self.session.region_name or "us-east-1"
-            kw: dict[str, Any] = {"region_name": region_name,
-                                  "config": Config(retries={"mode": "adaptive", "max_attempts": 8},
-                                                   connect_timeout=10, read_timeout=60)}
-            if self.endpoint:
-                kw["endpoint_url"] = self.endpoint
-            c = self._session_for(account).client(service, **kw)
-            c.meta.events.register("before-call", self._count)
-            self._clients[key] = c
-        return c
-
-
-def make_clients(config: dict[str, Any]) -> AwsClients:
-    return AwsClients(config)
+def make_clients(config: AwsConfig, secrets: Any = None) -> AwsClients:
+    return AwsClients(config.accounts)
 
 
 # ---------------------------------------------------------------- helpers
@@ -230,8 +178,7 @@ def _hours(start: datetime, end: datetime) -> Decimal:
 
 
 def _month_hours(d: date) -> Decimal:
-    nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-    return Decimal((nxt - date(d.year, d.month, 1)).days * 24)
+    return Decimal(periods.month_hours(d))
 
 
 def _tags(tags: Any) -> dict[str, str]:
@@ -252,8 +199,7 @@ def _record(ctx: CollectorContext, *, payer: str, account: str, service: str, re
         ProviderName=PROVIDER, PublisherName=PROVIDER, InvoiceIssuerName=PROVIDER,
         BillingAccountId=payer, SubAccountId=account, ChargePeriodStart=start,
         ChargePeriodEnd=start + timedelta(days=1),
-        BillingPeriodStart=datetime(day.year, day.month, 1, tzinfo=UTC),
-        BillingPeriodEnd=datetime(day.year + (day.month == 12), day.month % 12 + 1, 1, tzinfo=UTC),
+        BillingPeriodStart=periods.month_bounds(day)[0], BillingPeriodEnd=periods.month_bounds(day)[1],
         BilledCost=cost, EffectiveCost=cost, ListCost=cost, ContractedCost=cost, BillingCurrency=price.currency,
         PricingCurrency=price.currency, ServiceName=name, ServiceCategory=category, ChargeCategory="Usage",
         ChargeFrequency="Usage-Based", ChargeDescription=description or None, ResourceId=resource_id,
@@ -265,7 +211,7 @@ def _record(ctx: CollectorContext, *, payer: str, account: str, service: str, re
 
 
 def _price(ctx: CollectorContext, service: str, region: str, *key: str, multi_az: bool = False) -> Any:
-    from ..catalog import PriceNotFound
+    from ...catalog import PriceNotFound
     try:
         return ctx.catalog.price(service, region, *key, multi_az=multi_az)
     except PriceNotFound as e:
@@ -340,24 +286,24 @@ def _ec2_metrics(ctx: CollectorContext, cw: Any, instances: list[dict[str, Any]]
                  region: str, window: Window) -> Iterator[MetricPoint]:
     """Hourly utilisation of the closed days since the last pull, once per ``metrics_interval_hours``
     (GetMetricData is billed per metric requested). A fixed window (the agent's last hour) is pulled as asked."""
-    if not instances or not ctx.config.get("metrics", True):
+    if not instances or not ctx.config.metrics:
         return
-    period = int(ctx.config.get("metric_period_s", 3600))
+    period = ctx.config.metric_period_s
     scope = ctx.current.name if ctx.current is not None else f"{account}/{region}/ec2"
     if ctx.fixed_window:
         start, end = window.start.replace(minute=0, second=0), window.end
     else:
-        if not ctx.due(scope, "metrics", float(ctx.config.get("metrics_interval_hours", 72))):
+        if not ctx.due(scope, "metrics", ctx.config.metrics_interval_hours):
             return
         end = day_floor(ctx.now)          # closed days only; the next pull starts where this one ended
         last = ctx.mark(scope, "metrics")
-        start = max(last or end - timedelta(days=int(ctx.config.get("metrics_backfill_days", 3))),
+        start = max(last or end - timedelta(days=ctx.config.metrics_backfill_days),
                     end - timedelta(days=14))
     if start >= end:
         return
     ids = [i["InstanceId"] for i in instances]
     by_id = {i["InstanceId"]: i for i in instances}
-    res = get_metric_data(cw, ec2_metric_queries(ids, period, bool(ctx.config.get("metrics_extended"))),
+    res = get_metric_data(cw, ec2_metric_queries(ids, period, ctx.config.metrics_extended),
                           start, end)
     if not ctx.fixed_window:
         ctx.set_mark(scope, "metrics", end)
@@ -464,7 +410,7 @@ def _usage_window(ctx: CollectorContext, window: Window) -> Window | None:
         return window
     scope = ctx.current.name if ctx.current is not None else ""
     today = day_floor(ctx.now)
-    if window.start >= today or not ctx.due(scope, "usage", float(ctx.config.get("usage_interval_hours", 24))):
+    if window.start >= today or not ctx.due(scope, "usage", ctx.config.usage_interval_hours):
         return None
     ctx.set_mark(scope, "usage", ctx.now)
     return Window(window.start, today)
@@ -552,7 +498,7 @@ def _s3(ctx: CollectorContext, payer: str, account: str, window: Window) -> Iter
     if window is None:
         return
     akey = _acct_key(ctx, account)
-    s3 = ctx.clients.client("s3", ctx.config["regions"][0], akey)
+    s3 = ctx.clients.client("s3", ctx.config.regions[0], akey)
     by_region: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for b in s3.list_buckets().get("Buckets", []):
         loc = s3.get_bucket_location(Bucket=b["Name"]).get("LocationConstraint") or "us-east-1"
@@ -638,7 +584,7 @@ def cost_explorer_records(ctx: CollectorContext, ce: Any, payer: str, window: Wi
     end = window.end.date() + timedelta(days=1)   # End is exclusive; today's partial day included
     base = {"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()}, "Granularity": "DAILY",
             "Metrics": ["UnblendedCost", "AmortizedCost"]}
-    tag_key = ctx.config.get("ce_tag_key")
+    tag_key = ctx.config.ce_tag_key
     rows = list(_ce_rows(ce, {**base, "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"},
                                                   {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]}))
     if not tag_key:
@@ -679,8 +625,7 @@ def _billed(payer: str, account: str, service: str, day: date, metrics: dict[str
     return CostRecord(
         ProviderName=PROVIDER, PublisherName=PROVIDER, InvoiceIssuerName=PROVIDER, BillingAccountId=payer,
         SubAccountId=account, ChargePeriodStart=start, ChargePeriodEnd=start + timedelta(days=1),
-        BillingPeriodStart=datetime(day.year, day.month, 1, tzinfo=UTC),
-        BillingPeriodEnd=datetime(day.year + (day.month == 12), day.month % 12 + 1, 1, tzinfo=UTC),
+        BillingPeriodStart=periods.month_bounds(day)[0], BillingPeriodEnd=periods.month_bounds(day)[1],
         BilledCost=billed, EffectiveCost=effective, ListCost=billed, ContractedCost=effective, BillingCurrency=cur,
         ServiceName=service[:1024] or "Unknown", ServiceCategory=CE_CATEGORIES.get(service, "Other"),
         ChargeCategory="Tax" if service == "Tax" else "Usage", ChargeDescription=f"Cost Explorer daily cost: {service}",
@@ -691,22 +636,20 @@ def _billed(payer: str, account: str, service: str, day: date, metrics: dict[str
 
 def _acct_key(ctx: CollectorContext, account: str) -> str | None:
     """None for the caller's own account (its default session), else the member account id."""
-    return None if account == ctx.config.get("_self_account") else account
+    return None if account == ctx.clients.self_account else account
 
 
 def accounts(ctx: CollectorContext) -> tuple[str, list[str]]:
     """(payer account, accounts to inventory). The caller's account comes first."""
     me = ctx.clients.client("sts", None).get_caller_identity()["Account"]
-    ctx.config["_self_account"] = me
-    members = [str(a["account_id"]) for a in ctx.config.get("accounts") or [] if str(a.get("account_id")) != me]
-    return str(ctx.config.get("payer_account_id") or me), [me] + members
+    ctx.clients.self_account = me
+    members = [a.account_id for a in ctx.config.accounts if a.account_id != me]
+    return str(ctx.config.payer_account_id or me), [me] + members
 
 
 def collect(ctx: CollectorContext) -> Iterator[CostRecord | MetricPoint]:
     """Inventory estimates and metrics per account/region/service, then Cost Explorer billed cost."""
-    regions = ctx.config.get("regions") or []
-    if not regions:
-        raise ConfigError("the AWS collector needs at least one region (config 'regions')")
+    regions = ctx.config.regions
     payer = None
     with ctx.scope("identity"):
         payer, accts = accounts(ctx)
@@ -721,10 +664,10 @@ def collect(ctx: CollectorContext) -> Iterator[CostRecord | MetricPoint]:
         scope = f"{account}/s3"
         with ctx.scope(scope):
             yield from _s3(ctx, payer, account, ctx.window_for(scope))
-    if ctx.config.get("cost_explorer", True):
+    if ctx.config.cost_explorer:
         scope = f"ce/{payer}"
         with ctx.scope(scope):
-            if ctx.fixed_window or ctx.due(scope, "pull", float(ctx.config.get("ce_interval_hours", 12))):
+            if ctx.fixed_window or ctx.due(scope, "pull", ctx.config.ce_interval_hours):
                 ctx.set_mark(scope, "pull", ctx.now)
                 yield from cost_explorer_records(ctx, ctx.clients.client("ce", "us-east-1"), payer,
                                                  ctx.window_for(scope))

@@ -20,17 +20,68 @@ from __future__ import annotations
 import json
 import zlib
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from ..money import CONTEXT, fmt
 
-# cube row layout
+# cube row layout (on disk a row is a list: these dimensions, the allocation-tag values, the four amounts as
+# decimal strings, the record count); in code rows are read through CubeRow / ResourceRow
 DIMS = ("currency", "provider", "service", "account", "subaccount", "region", "category", "source", "superseded")
+RESOURCE_DIMS = ("resource_id", "resource_name", "provider", "service", "account", "region", "currency", "source",
+                 "superseded")
 AMOUNTS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
 # The small "lite" cube keeps only these dimensions (account/sub-account/region/tags blanked). It answers
 # the common dashboard queries (by provider, service, category, source) for a few KB per day.
 LITE_DIMS = frozenset({"currency", "provider", "service", "category", "source"})
+
+
+class CubeRow(NamedTuple):
+    """One row of a day's cube: a distinct combination of dimensions, its amounts and record count."""
+
+    currency: str
+    provider: str
+    service: str
+    account: str
+    subaccount: str
+    region: str
+    category: str
+    source: str
+    superseded: str          # "1" when billed cost (or per-resource detail) supersedes it, else ""
+    tags: tuple[str, ...]    # values of the cube's allocation tag keys, in their order ("" = untagged)
+    amounts: tuple[str, str, str, str]   # BilledCost, EffectiveCost, ListCost, ContractedCost
+    records: int
+
+    def dim(self, name: str) -> str:
+        return getattr(self, name)
+
+
+class ResourceRow(NamedTuple):
+    """One row of a day's per-resource rollup."""
+
+    resource_id: str
+    resource_name: str
+    provider: str
+    service: str
+    account: str
+    region: str
+    currency: str
+    source: str
+    superseded: str
+    tags: tuple[str, ...]
+    amounts: tuple[str, str, str, str]
+    records: int
+
+
+class Cube(NamedTuple):
+    tag_keys: tuple[str, ...]
+    rows: list
+
+    def tag_index(self) -> dict[str, int]:
+        return {k: i for i, k in enumerate(self.tag_keys)}
+
+
 _ADD = CONTEXT.add
+_LITE_KEEP = frozenset(i for i, d in enumerate(DIMS) if d in LITE_DIMS or d == "superseded")
 
 
 def _g(item: dict, short: str, default: str = "") -> str:
@@ -84,11 +135,12 @@ def _accumulate(rows: dict[tuple, list], key: tuple, bc: Decimal, ec: Decimal, l
         row[2] = _ADD(row[2], lc); row[3] = _ADD(row[3], cc); row[4] += 1
 
 
-def lite(cube: dict[tuple, list]) -> dict[tuple, list]:
+def lite(day_cube: dict[tuple, list]) -> dict[tuple, list]:
     """Collapse a cube onto :data:`LITE_DIMS` (same row layout; dropped dimensions are empty)."""
     out: dict[tuple, list] = {}
-    for k, v in cube.items():
-        key = (k[0], k[1], k[2], "", "", "", k[6], k[7], k[8])
+    n = len(DIMS)
+    for k, v in day_cube.items():
+        key = tuple(k[i] if i in _LITE_KEEP else "" for i in range(n))
         row = out.get(key)
         if row is None:
             out[key] = list(v)
@@ -105,9 +157,22 @@ def encode(rows: dict[tuple, list], tag_keys: tuple[str, ...]) -> bytes:
     return zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)
 
 
-def decode(blob: bytes) -> tuple[tuple[str, ...], list[list]]:
-    data = json.loads(zlib.decompress(blob))
-    return tuple(data["t"]), data["r"]
+def _rows(data: dict, row_type: type, n_dims: int) -> Cube:
+    tks = tuple(data["t"])
+    nt = len(tks)
+    make = row_type._make
+    return Cube(tks, [make(r[:n_dims] + [tuple(r[n_dims:n_dims + nt]), tuple(r[n_dims + nt:n_dims + nt + 4]),
+                                         r[-1]]) for r in data["r"]])
+
+
+def decode(blob: bytes) -> Cube:
+    """A cube item's rows as :class:`CubeRow`."""
+    return _rows(json.loads(zlib.decompress(blob)), CubeRow, len(DIMS))
+
+
+def decode_resources(blob: bytes) -> Cube:
+    """A per-resource rollup item's rows as :class:`ResourceRow`."""
+    return _rows(json.loads(zlib.decompress(blob)), ResourceRow, len(RESOURCE_DIMS))
 
 
 def chunks(rows: dict[tuple, list], tag_keys: tuple[str, ...], max_bytes: int = 300_000) -> list[bytes]:
