@@ -15,11 +15,11 @@ from cloudtally_infra.stack import CloudTallyStack  # noqa: E402
 from cloudtally_infra.nag import suppress_framework  # noqa: E402
 
 
-def build(app: cdk.App | None = None, *, specs=None) -> tuple[cdk.App, CloudTallyStack]:
-    """The app and its stack; tests call this with their own App (context) and, if needed, specs."""
+def build(app: cdk.App | None = None, *, placements=None) -> tuple[cdk.App, CloudTallyStack]:
+    """The app and its stack; tests call this with their own App (context) and, if needed, placements."""
     app = app or cdk.App()
     name = app.node.try_get_context("stackName") or "CloudTally"
-    stack = CloudTallyStack(app, name, specs=specs, description="CloudTally: serverless FinOps (FOCUS cost records)")
+    stack = CloudTallyStack(app, name, placements=placements, description="CloudTally: serverless FinOps (FOCUS cost records)")
     suppress_framework(stack)
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return app, stack

@@ -115,3 +115,47 @@ def live_api(ddb_endpoint, tmp_path_factory):
     yield {"url": f"http://127.0.0.1:{port}", "keys": keys, "store": store, "settings": cfg, "log": log}
     devstack.stop(proc)
     store.delete_table()
+
+
+@pytest.fixture
+def http_api(settings, store, service, tmp_path):
+    """The API over HTTP on this test's own table, with admin/ingest/read keys and an ingest client."""
+    from cloudtally.client import Client
+    keys = {scope: service.keys.create(f"http-{scope}", [scope]) for scope in ("admin", "ingest", "read")}
+    port = devstack.free_port()
+    log = tmp_path / "api.log"
+    proc = devstack.start_api(port, {"CLOUDTALLY_TABLE": settings.table, "CLOUDTALLY_DYNAMODB_ENDPOINT":
+                                     settings.dynamodb_endpoint, "CLOUDTALLY_AUTH_CACHE_SECONDS": "0",
+                                     "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"]}, log=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        yield {"url": url, "keys": keys, "log": log, "store": store,
+               "client": Client(url, keys["ingest"]["id"], keys["ingest"]["secret"], base_delay=0.05, max_delay=0.5)}
+    finally:
+        devstack.stop(proc)
+
+
+@pytest.fixture
+def no_table(monkeypatch):
+    """``with no_table():`` — inside, this process may not reach DynamoDB (what a scheduled function is
+    allowed: records and state go through the API). The function's environment has no table settings."""
+    import contextlib
+
+    import pynamodb.connection.base as base
+
+    for k in ("CLOUDTALLY_TABLE", "CLOUDTALLY_DYNAMODB_ENDPOINT"):
+        monkeypatch.delenv(k, raising=False)
+
+    def refuse(self, operation_name, *a, **kw):
+        raise AssertionError(f"a collector function called DynamoDB {operation_name}: it must use the API")
+
+    @contextlib.contextmanager
+    def guard():
+        real = base.Connection._make_api_call
+        base.Connection._make_api_call = refuse
+        try:
+            yield
+        finally:
+            base.Connection._make_api_call = real
+
+    return guard

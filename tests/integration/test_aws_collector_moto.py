@@ -27,14 +27,14 @@ def _load(path: Path, name: str):
 
 
 @pytest.fixture
-def demo(moto_endpoint, live_api, monkeypatch):
+def demo(moto_endpoint, live_api, monkeypatch, no_table):
     urllib.request.urlopen(urllib.request.Request(moto_endpoint + "/moto-api/reset", method="POST"), timeout=30)
     seeded = _load(ROOT / "scripts" / "seed_moto_aws.py", "seed_moto_aws").seed(moto_endpoint)
-    cfg = live_api["settings"]
+    # the function's whole configuration: the API URL and a key with only the ingest scope (no table)
+    assert live_api["keys"]["ingest"]["scopes"] == ["ingest"]
     for k, v in {"AWS_ENDPOINT_URL": moto_endpoint, "CLOUDTALLY_API_URL": live_api["url"],
                  "CLOUDTALLY_API_KEY_ID": live_api["keys"]["ingest"]["id"],
-                 "CLOUDTALLY_API_KEY_SECRET": live_api["keys"]["ingest"]["secret"],
-                 "CLOUDTALLY_TABLE": cfg.table, "CLOUDTALLY_DYNAMODB_ENDPOINT": cfg.dynamodb_endpoint}.items():
+                 "CLOUDTALLY_API_KEY_SECRET": live_api["keys"]["ingest"]["secret"]}.items():
         monkeypatch.setenv(k, v)
     handler = _load(ROOT / "functions" / "aws" / "handler.py", "aws_collector_handler")
     return seeded, handler
@@ -46,10 +46,11 @@ def _get(live_api, path, **params):
     return r.json()
 
 
-def test_handler_on_demo_account_billed_replaces_estimates_and_reruns_are_stable(demo, live_api):
+def test_handler_on_demo_account_billed_replaces_estimates_and_reruns_are_stable(demo, live_api, no_table):
     seeded, handler = demo
     event = {"collector": "aws", "config": {"regions": ["us-east-1", "eu-west-1"]}}
-    summary = handler.run_event(event)
+    with no_table():
+        summary = handler.run_event(event)
     assert summary["failed_scopes"] == [] and summary["records_sent"] > 50
     # closed days go out as per-resource detail, today as provisional aggregates of the day ledgers
     assert summary["delivery"]["provisional"] > 0 and summary["delivery"]["aggregated"] > 0
@@ -64,7 +65,8 @@ def test_handler_on_demo_account_billed_replaces_estimates_and_reruns_are_stable
     today = datetime.now(timezone.utc).date()
     tot_before = _get(live_api, "/v1/costs/summary", **{"from": seeded["ce_days"][0],
                                                         "to": (today + timedelta(days=1)).isoformat()})["totals"]
-    again = handler.run_event(event)
+    with no_table():
+        again = handler.run_event(event)
     assert again["failed_scopes"] == []
     # the re-run writes only today's provisional aggregates (the demo resources were launched today);
     # Cost Explorer and the Lambda/S3 usage metrics are interval-gated (billed per request / metric)
@@ -89,7 +91,7 @@ def test_handler_on_demo_account_billed_replaces_estimates_and_reruns_are_stable
         "GetMetricData", 0)
 
 
-def test_access_denied_region_visible_in_collectors(demo, live_api, monkeypatch):
+def test_access_denied_region_visible_in_collectors(demo, live_api, monkeypatch, no_table):
     _, handler = demo
     from botocore.exceptions import ClientError
 
@@ -101,7 +103,9 @@ def test_access_denied_region_visible_in_collectors(demo, live_api, monkeypatch)
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "DescribeDBInstances")
 
     clients.client("rds", "eu-west-1").meta.events.register("before-call.rds.DescribeDBInstances", deny)
-    summary = handler.run_event({"collector": "aws", "config": {"regions": ["us-east-1", "eu-west-1"]}}, clients=clients)
+    with no_table():
+        summary = handler.run_event({"collector": "aws", "config": {"regions": ["us-east-1", "eu-west-1"]}},
+                                    clients=clients)
     assert [f["scope"] for f in summary["failed_scopes"]] == ["123456789012/eu-west-1/rds"]
     cols = {c["name"]: c for c in _get(live_api, "/v1/collectors")["collectors"]}
     scope = next(s for s in cols["aws"]["scopes"] if s["scope"] == "123456789012/eu-west-1/rds")

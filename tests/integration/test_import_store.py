@@ -125,24 +125,24 @@ def test_failed_import_leaves_earlier_data_intact(store, tmp_path):
     assert rep.not_imported[0]["file"].endswith("broken.csv")
     assert rep.rejected[0]["row"] == 1 and rep.rejected[0]["column"] == "Cost"
     assert billed_totals(store, "azure-ea/EA_ActualCost_Small.csv") == before
-    # AND a store failure in the second part of a run deletes nothing either
+    # AND a store failure in the second part of a run writes and deletes nothing either (all or nothing)
     ok_part = tmp_path / "a.csv"
     ok_part.write_text(lines[0] + lines[1], encoding="utf-8")
     other = tmp_path / "b.csv"
     other.write_text(lines[0] + lines[4], encoding="utf-8")
-    real = store.write_records
+    real = store.stage_records
     calls = []
 
-    def flaky(records, **kw):
+    def flaky(import_id, records, **kw):
         calls.append(1)
         if len(calls) == 2:
             raise StoreError("throttled")
-        return real(records, **kw)
+        return real(import_id, records, **kw)
 
-    store.write_records = flaky
+    store.stage_records = flaky
     rep = imp(store, ok_part, other)
-    store.write_records = real
-    assert not rep.ok and rep.deleted == 0 and "intact" in " ".join(rep.warnings)
+    store.stage_records = real
+    assert not rep.ok and rep.written == 0 and rep.deleted == 0 and "intact" in " ".join(rep.warnings)
     assert billed_totals(store, "azure-ea/EA_ActualCost_Small.csv") == before
 
 

@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT / "infra"))
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 from cloudtally.infra_render import (ALERTS_STREAM_BATCH_SIZE, ALERTS_STREAM_FILTER,  # noqa: E402
-                                     ALERTS_STREAM_WINDOW_S, aws_specs)
+                                     ALERTS_STREAM_WINDOW_S, function_actions,
+                                     lambda_placements)
 
 pytestmark = pytest.mark.integration
 RUNTIME_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
@@ -82,7 +83,7 @@ def _collector_fn(tpl: dict, name: str) -> tuple[str, dict]:
 
 
 def test_registry_has_aws_collectors():
-    assert aws_specs(), "no AWS-hosted collector registered: the stack would deploy none"
+    assert lambda_placements(), "no AWS-hosted collector registered: the stack would deploy none"
 
 
 def test_table_keys_pitr_deletion_protection_ttl_encryption(synth):
@@ -103,7 +104,8 @@ def test_each_collector_has_function_schedule_and_exact_role(synth):
     tpl = synth["json"]
     rules = _of_type(tpl, "AWS::Events::Rule")
     policies = _of_type(tpl, "AWS::IAM::Policy")
-    for spec in aws_specs():
+    for placement in lambda_placements():
+        spec = placement.spec
         fid, fn = _collector_fn(tpl, spec.name)
         p = fn["Properties"]
         assert p["Handler"] == "handler.handler" and p["Runtime"].startswith("python3.")
@@ -111,16 +113,19 @@ def test_each_collector_has_function_schedule_and_exact_role(synth):
         # schedule: the registry's expression, the event naming the collector
         mine = [r for r in rules.values() if any(fid in _refs(t["Arn"]) for t in r["Properties"]["Targets"])]
         assert len(mine) == 1, spec.name
-        assert mine[0]["Properties"]["ScheduleExpression"] == spec.schedule
+        assert mine[0]["Properties"]["ScheduleExpression"] == spec.schedule.eventbridge()
         assert json.loads(mine[0]["Properties"]["Targets"][0]["Input"]) == {"collector": spec.name}
         # role: the collector policy holds exactly the declared actions, no wildcard action anywhere on it
         role_id = p["Role"]["Fn::GetAtt"][0]
         attached = [v for v in policies.values() if role_id in _refs(v["Properties"]["Roles"])]
         own = [v for v in attached if v["Properties"]["PolicyName"] == f"collector-{spec.name}"]
         assert len(own) == 1
-        assert _actions(own[0]["Properties"]["PolicyDocument"]) == set(spec.iam_actions)
+        assert _actions(own[0]["Properties"]["PolicyDocument"]) == set(function_actions(placement))
         everything = set().union(*(_actions(v["Properties"]["PolicyDocument"]) for v in attached))
-        assert everything == set(spec.iam_actions) | RUNTIME_ACTIONS
+        assert everything == set(spec.permissions.aws) | {"secretsmanager:GetSecretValue"} | RUNTIME_ACTIONS
+        # no table access: records, status and ledgers go through the API
+        assert not [a for a in everything if a.startswith("dynamodb:")], spec.name
+        assert "CLOUDTALLY_TABLE" not in p["Environment"]["Variables"]
         assert not [a for a in everything if "*" in a]
         role = tpl["Resources"][role_id]["Properties"]
         assert not role.get("ManagedPolicyArns"), "collector roles carry no managed policy"
@@ -129,7 +134,8 @@ def test_each_collector_has_function_schedule_and_exact_role(synth):
             if any(a.startswith("secretsmanager:") for a in ([st["Action"]] if isinstance(st["Action"], str)
                                                               else st["Action"])):
                 res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
-                assert {tpl["Resources"][r["Ref"]]["Properties"]["Name"] for r in res} == set(spec.secrets)
+                assert {tpl["Resources"][r["Ref"]]["Properties"]["Name"] for r in res} == {
+                    ref.aws_name for ref in spec.all_secrets}
 
 
 def test_each_function_has_dlq_error_alarm_and_log_retention(synth):
@@ -137,7 +143,7 @@ def test_each_function_has_dlq_error_alarm_and_log_retention(synth):
     alarms = _of_type(tpl, "AWS::CloudWatch::Alarm")
     groups = _of_type(tpl, "AWS::Logs::LogGroup")
     ours = {k: v for k, v in _of_type(tpl, "AWS::Lambda::Function").items() if "CDKBucketDeployment" not in k}
-    assert len(ours) == len(aws_specs()) + 2     # + API + alerts evaluator
+    assert len(ours) == len(lambda_placements()) + 2     # + API + alerts evaluator
     for fid, fn in ours.items():
         p = fn["Properties"]
         assert _refs(p["DeadLetterConfig"]["TargetArn"]) <= set(_of_type(tpl, "AWS::SQS::Queue")), fid
@@ -541,13 +547,13 @@ def test_stack_creates_in_moto_cloudformation(synth, moto_endpoint):
     assert attrs["KmsMasterKeyId"]
     lam = boto3.client("lambda", **kw)
     fns = [k for k in _of_type(tpl, "AWS::Lambda::Function")]
-    assert len(fns) == len(aws_specs()) + 2
+    assert len(fns) == len(lambda_placements()) + 2
     for fid in fns:
         cfg = lam.get_function(FunctionName=physical[fid])["Configuration"]
         assert cfg["Runtime"] == tpl["Resources"][fid]["Properties"]["Runtime"]
     collectors = {lam.get_function(FunctionName=physical[f])["Configuration"]["Environment"]["Variables"]
                   .get("CLOUDTALLY_COLLECTOR") for f in fns} - {None}
-    assert collectors == {s.name for s in aws_specs()}
+    assert collectors == {p.name for p in lambda_placements()}
     (alerts,) = [f for f in fns if f.startswith("Alerts")]
     (esm,) = lam.list_event_source_mappings(FunctionName=physical[alerts])["EventSourceMappings"]
     assert esm["EventSourceArn"] == desc["LatestStreamArn"]

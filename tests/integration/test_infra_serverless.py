@@ -14,7 +14,8 @@ import pytest
 
 from cloudtally.infra_render import (ALERTS_STREAM_BATCH_SIZE, ALERTS_STREAM_FILTER, ALERTS_STREAM_MAX_AGE_S,
                                      ALERTS_STREAM_RETRIES, ALERTS_STREAM_VIEW, ALERTS_STREAM_WINDOW_S,
-                                     SERVERLESS_YML, aws_specs, collector_artifact, render, sls_function_id)
+                                     SERVERLESS_YML, collector_artifact, function_actions, lambda_placements,
+                                     render, sls_function_id)
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,8 +27,11 @@ def test_serverless_yml_is_rendered_from_the_registry():
 
 def test_a_collector_added_to_the_registry_changes_the_rendering():
     # GIVEN a collector registered (throwaway, this test only) and not yet rendered
-    extra = dataclasses.replace(aws_specs()[0], name="zz-throwaway", schedule="rate(2 hours)")
-    text = render(aws_specs() + [extra])
+    from cloudtally.collectors.registry import Schedule
+    first = lambda_placements()[0]
+    extra = dataclasses.replace(first, spec=dataclasses.replace(first.spec, name="zz-throwaway"),
+                                schedule=Schedule.every(hours=2))
+    text = render(lambda_placements() + [extra])
     # THEN the committed file no longer matches: the drift test above fails the build until re-rendered
     assert text != SERVERLESS_YML.read_text()
     assert "collector-zz-throwaway" in text and "rate(2 hours)" in text
@@ -39,7 +43,7 @@ def packaged(tmp_path_factory):
     d = tmp_path_factory.mktemp("sls")
     shutil.copy(SERVERLESS_YML, d / "serverless.yml")
     (d / "build" / "lambda").mkdir(parents=True)
-    for name in ["api", "alerts"] + [collector_artifact(s.name) for s in aws_specs()]:
+    for name in ["api", "alerts"] + [collector_artifact(p.name) for p in lambda_placements()]:
         with zipfile.ZipFile(d / "build" / "lambda" / f"{name}.zip", "w") as z:
             z.writestr("handler.py", "def handler(event, context):\n    return None\n")
     env = {**os.environ, "SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off", "HOME": str(d),
@@ -53,22 +57,24 @@ def packaged(tmp_path_factory):
 def test_serverless_package_functions_and_schedules_equal_the_registry(packaged):
     res = packaged["Resources"]
     fns = {k for k, v in res.items() if v["Type"] == "AWS::Lambda::Function"}
-    expected = {sls_function_id(n) for n in ["api", "alerts"] + [collector_artifact(s.name) for s in aws_specs()]}
+    expected = {sls_function_id(n) for n in ["api", "alerts"] + [collector_artifact(p.name) for p in lambda_placements()]}
     assert fns == expected
     rules = [v["Properties"] for v in res.values() if v["Type"] == "AWS::Events::Rule"]
     got = {(json.loads(t["Input"]).get("collector"), r["ScheduleExpression"], t["Arn"]["Fn::GetAtt"][0])
            for r in rules for t in r["Targets"]}
-    want = {(s.name, s.schedule, sls_function_id(collector_artifact(s.name))) for s in aws_specs()}
+    want = {(p.name, p.schedule_expression(), sls_function_id(collector_artifact(p.name))) for p in lambda_placements()}
     want.add((None, "rate(1 hour)", sls_function_id("alerts")))
     assert got == want
-    for spec in aws_specs():
+    for placement in lambda_placements():
+        spec = placement.spec
         fn = res[sls_function_id(collector_artifact(spec.name))]["Properties"]
         assert fn["MemorySize"] == spec.memory_mb and fn["Timeout"] == spec.timeout_s
         assert fn["Environment"]["Variables"]["CLOUDTALLY_COLLECTOR"] == spec.name
         role = res[fn["Role"]["Fn::GetAtt"][0]]["Properties"]
         own = [p for p in role["Policies"] if p["PolicyName"] == collector_artifact(spec.name)]
         actions = {a for st in own[0]["PolicyDocument"]["Statement"] for a in st["Action"]}
-        assert actions == set(spec.iam_actions)
+        assert actions == set(function_actions(placement))
+        assert not any(a.startswith("dynamodb:") for a in actions)
 
 
 def test_serverless_package_alerts_stream_trigger_equals_the_cdk_one(packaged):

@@ -27,6 +27,7 @@ STATE_CHUNK = 350_000
 
 class CollectorStateMixin:
     keeps_ledgers = True
+    STATE_CHUNK = STATE_CHUNK
 
     # ------------------------------------------------------------------ status
     def set_collector_status(self, collector: str, scope: str, *, status: str, records: int = 0,
@@ -126,7 +127,8 @@ class CollectorStateMixin:
     def write_state(self, collector: str, scope: str, key: str, blob: bytes, expires: datetime,
                     expect: str | None) -> str:
         """Write a whole blob as a new generation (chunks, then the conditional head); returns it."""
-        chunks = [blob[i:i + STATE_CHUNK] for i in range(0, len(blob), STATE_CHUNK)] or [b""]
+        size = self.STATE_CHUNK
+        chunks = [blob[i:i + size] for i in range(0, len(blob), size)] or [b""]
         gen = new_generation()
         for n in range(1, len(chunks)):
             self.write_state_chunk(collector, scope, key, gen, n, chunks[n], expires)
