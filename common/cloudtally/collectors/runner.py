@@ -453,11 +453,16 @@ class StoreSink:
 
 
 class ListSink:
-    """Keeps what was sent (tests, the agent)."""
+    """Keeps what was sent (tests, the agent, contract replays); imports replace by scope in memory."""
 
     def __init__(self) -> None:
         self.records: dict[str, CostRecord] = {}
         self.metrics: list[MetricPoint] = []
+        from ..importers.targets import MemoryTarget
+        self.imports = MemoryTarget()
+
+    def import_target(self) -> Any:
+        return self.imports
 
     def send_records(self, records: list[CostRecord]) -> dict[str, Any]:
         for r in records:

@@ -77,3 +77,42 @@ class ApiTarget:
 
     def abort(self, import_id: str) -> None:
         self._call("DELETE", f"/v1/imports/{import_id}")
+
+
+class MemoryTarget:
+    """Imports kept in memory (unit tests, contract replays): the same all-or-nothing, replace-by-scope
+    rule as the store, over a dict of records."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, CostRecord] = {}
+        self._staged: dict[str, list[CostRecord]] = {}
+        self.commits = 0
+
+    def begin(self, label: str, source: str | None = None) -> str:
+        iid = f"imp_mem{len(self._staged)}"
+        self._staged[iid] = []
+        return iid
+
+    def stage(self, import_id: str, records: list[CostRecord]) -> int:
+        self._staged[import_id].extend(records)
+        return len(records)
+
+    def commit(self, import_id: str) -> dict[str, Any]:
+        staged = self._staged.pop(import_id)
+        scopes = {(r.x_Collector, r.ProviderName, r.BillingAccountId, r.BillingPeriodStart, r.BillingPeriodEnd)
+                  for r in staged}
+        keys = {s[:4] for s in scopes}
+        stale = [i for i, r in self.records.items()
+                 if (r.x_Collector, r.ProviderName, r.BillingAccountId, r.BillingPeriodStart) in keys]
+        new = {r.id: r for r in staged}
+        deleted = sum(1 for i in stale if i not in new)
+        for i in stale:
+            self.records.pop(i)
+        self.records.update(new)
+        self.commits += 1
+        return {"state": "committed", "written": len(new), "deleted": deleted, "scopes": [
+            {"collector": c, "provider": p, "account": a, "billing_period_start": s.isoformat(),
+             "billing_period_end": e.isoformat()} for c, p, a, s, e in sorted(scopes, key=str)]}
+
+    def abort(self, import_id: str) -> None:
+        self._staged.pop(import_id, None)

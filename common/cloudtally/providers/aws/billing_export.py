@@ -63,11 +63,17 @@ SPEC = register(CollectorSpec(
 @dataclass
 class BillingExportClients:
     s3: Any
+    aws: Any = None          # the AwsClients that made s3 (counts calls into the run)
+
+    def bind(self, ctx: Any) -> None:
+        if self.aws is not None:
+            self.aws.bind(ctx)
 
 
 def make_clients(config: BillingExportConfig, secrets: Any = None) -> BillingExportClients:
     from .session import AwsClients
-    return BillingExportClients(s3=AwsClients().client("s3", None))
+    aws = AwsClients()
+    return BillingExportClients(s3=aws.client("s3", None), aws=aws)
 
 
 def data_prefix(config: BillingExportConfig) -> tuple[str, str]:
