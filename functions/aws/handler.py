@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
+from cloudtally import clock as ct_clock
 from cloudtally import config as ct_config
 from cloudtally.client import Client
 from cloudtally.collectors import registry, runner
@@ -69,8 +71,11 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return run_event(event)
 
 
-def run_event(event: dict[str, Any], *, clients: Any = None) -> dict[str, Any]:
-    """The handler's work without the Powertools decorators (tests and ``make up`` call it directly)."""
+def run_event(event: dict[str, Any], *, clients: Any = None, now: datetime | None = None) -> dict[str, Any]:
+    """The handler's work without the Powertools decorators (tests and ``make up`` call it directly).
+
+    ``now`` defaults to the clock (``CLOUDTALLY_NOW`` pins it for a local stack; else the system clock).
+    """
     event = event or {}
     name = event.get("collector") or (event.get("detail") or {}).get("collector")
     if not name:
@@ -81,7 +86,7 @@ def run_event(event: dict[str, Any], *, clients: Any = None) -> dict[str, Any]:
     sink = runner.ClientSink(Client(api_url, kid, sec), agent_id=f"collector-{spec.name}")
     logger.append_keys(collector=spec.name)
     summary = runner.run(spec, sink=sink, clients=clients, config=_config(event), status=_status_store(),
-                         logger=logger)
+                         logger=logger, now=now or ct_clock.from_env().now())
     metrics.add_dimension(name="collector", value=spec.name)
     metrics.add_metric(name="RecordsSent", unit=MetricUnit.Count, value=summary["records_sent"])
     metrics.add_metric(name="ScopesFailed", unit=MetricUnit.Count, value=len(summary["failed_scopes"]))

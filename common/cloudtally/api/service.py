@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 from .. import focus
 from ..auth import KeyService, Principal
+from ..clock import Clock
 from ..config import Settings, settings as load_settings
 from ..errors import BadRequest, PayloadTooLarge
 from . import body, openfinops
@@ -17,9 +18,13 @@ log = logging.getLogger("cloudtally.api")
 
 
 class ApiService:
-    def __init__(self, cfg: Settings | None = None, store: Store | None = None):
+    """The operations over one store, at one clock: ``clock`` (else ``cfg.clock``, which
+    ``CLOUDTALLY_NOW`` pins) is "now" for default date ranges, the dashboard views and budgets."""
+
+    def __init__(self, cfg: Settings | None = None, store: Store | None = None, clock: Clock | None = None):
         self.cfg = cfg or load_settings()
         self._store = store
+        self.clock = clock or self.cfg.clock
 
     @cached_property
     def store(self):
@@ -58,18 +63,32 @@ class ApiService:
 
     def summary(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_params("summary", params)
-        return self.store.summary(_pq()(params))
+        return self.store.summary(self._query(params))
 
     def top_resources(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_params("top_resources", params)
         limit = _int_param(params, "limit", 10)
-        return self.store.top_resources(_pq()(params), limit=limit,
+        return self.store.top_resources(self._query(params), limit=limit,
                                         metric=params.get("metric") or "EffectiveCost")
 
     def records(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_params("records", params)
-        return self.store.list_records(_pq()(params, default_days=7), limit=_int_param(params, "limit", 100),
+        return self.store.list_records(self._query(params, default_days=7), limit=_int_param(params, "limit", 100),
                                        cursor=params.get("cursor") or None)
+
+    def _query(self, params: Mapping[str, Any], default_days: int = 30):
+        """The cost query of the parameters; a missing ``to`` is tomorrow by this service's clock."""
+        return _pq()(params, default_days=default_days, today=self.clock.today())
+
+    # ---------------------------------------------------------------- dashboard, budgets
+    def dashboard(self, view: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        from ..dashboard_data import build
+        return build(self.store, view, params, now=self.clock.now())
+
+    def budgets(self):
+        """Budget and anomaly operations (:class:`cloudtally.budgets.BudgetService`) at this clock."""
+        from ..budgets import BudgetService
+        return BudgetService(self.store, clock=self.clock)
 
     def collectors(self) -> dict[str, Any]:
         return {"collectors": self.store.collectors()}
@@ -103,7 +122,7 @@ class ApiService:
 
     def metrics(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_params("metrics", params)
-        q = _pq()(params, default_days=1)
+        q = self._query(params, default_days=1)
         name = params.get("name")
         if not name:
             raise BadRequest("name is required", details=[{"field": "name", "message": "required"}])

@@ -10,8 +10,7 @@ from cloudtally.api.openapi import register_extra
 
 
 def _svc():
-    from cloudtally.budgets import BudgetService
-    return BudgetService(service().store)
+    return service().budgets()
 
 
 def _doc(app):

@@ -14,8 +14,7 @@ def register(app) -> None:
 
     @route(app, "/v1/dashboard/{view}", "GET", "read")
     def dashboard_view(view):
-        from cloudtally.dashboard_data import build
-        return ok(build(service().store, view, params(app)))
+        return ok(service().dashboard(view, params(app)))
 
     parameters = [{"name": "view", "in": "path", "required": True, "schema": {"type": "string", "enum": list(VIEWS)}}]
     for name, schema in VIEW_PARAMS.items():

@@ -14,7 +14,7 @@ def register(app) -> None:
 
     @route(app, "/v1/export/focus", "GET", "read")
     def export_focus():
-        body, headers = export_page(service().store, params(app))
+        body, headers = export_page(service().store, params(app), today=service().clock.today())
         return Response(body=body, status_code=200, headers=headers)
 
     register_extra("/v1/export/focus", openapi_operation())

@@ -1,0 +1,77 @@
+"""Calendar arithmetic on UTC days, in one place: months, quarters, years, and comparable spans.
+
+Ranges are half-open ``[start, end)`` like every cost query.
+
+>>> month_start(date(2024, 3, 31), back=1), next_month(date(2024, 12, 5))
+(datetime.date(2024, 2, 1), datetime.date(2025, 1, 1))
+>>> days_in_month(date(2024, 2, 10)), days_in_month(date(2026, 2, 10))
+(29, 28)
+>>> quarter_bounds(date(2026, 12, 31))
+(datetime.date(2026, 10, 1), datetime.date(2027, 1, 1), '2026-Q4')
+>>> same_days_previous_month(date(2024, 3, 1), date(2024, 3, 31))   # March 1-30 vs all of February
+(datetime.date(2024, 2, 1), datetime.date(2024, 3, 1))
+"""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from datetime import date, timedelta
+from typing import Iterator
+
+
+def month_start(d: date, back: int = 0) -> date:
+    """The first day of the month ``back`` months before ``d``'s month."""
+    y, m = divmod(d.year * 12 + (d.month - 1) - back, 12)
+    return date(y, m + 1, 1)
+
+
+def next_month(d: date) -> date:
+    """The first day of the month after ``d``'s."""
+    return month_start(d, back=-1)
+
+
+def days_in_month(d: date) -> int:
+    return monthrange(d.year, d.month)[1]
+
+
+def month_bounds(d: date) -> tuple[date, date, str]:
+    """The calendar month containing ``d``: (first day, first day of the next month, ``YYYY-MM``)."""
+    s = month_start(d)
+    return s, next_month(s), s.strftime("%Y-%m")
+
+
+def quarter_bounds(d: date) -> tuple[date, date, str]:
+    """The calendar quarter containing ``d``: (first day, first day of the next quarter, ``YYYY-Qn``)."""
+    q = (d.month - 1) // 3
+    s = date(d.year, 3 * q + 1, 1)
+    return s, month_start(s, back=-3), f"{d.year}-Q{q + 1}"
+
+
+def year_bounds(d: date) -> tuple[date, date, str]:
+    return date(d.year, 1, 1), date(d.year + 1, 1, 1), str(d.year)
+
+
+def months(start: date, end: date) -> Iterator[date]:
+    """First days of the months overlapping ``[start, end)``."""
+    m = month_start(start)
+    while m < end:
+        yield m
+        m = next_month(m)
+
+
+def same_days_previous_month(start: date, end: date) -> tuple[date, date]:
+    """The span of the previous month that a month-to-date span ``[start, end)`` is compared with.
+
+    ``start`` is the first of a month and ``end`` at most the first of the next; the previous month
+    contributes the same number of days, or all its days when it is shorter (March 1-30 is compared
+    with the whole of February).
+    """
+    prev = month_start(start, back=1)
+    n = min((end - start).days, days_in_month(prev))
+    return prev, prev + timedelta(days=n)
+
+
+def day_span(start: date, end: date) -> str:
+    """``2026-11-01..2026-11-14`` for ``[2026-11-01, 2026-11-15)`` (inclusive days, as people read them)."""
+    last = end - timedelta(days=1)
+    return start.isoformat() if last == start else f"{start.isoformat()}..{last.isoformat()}"
