@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from datetime import datetime, timezone
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from cloudtally.clock import ENV_NOW, Clock
@@ -34,3 +38,12 @@ def pinned(now: datetime) -> Clock:
 def pinned_env(now: datetime) -> dict[str, str]:
     """The environment that pins a process's clock (the API under ``chalice local``, the CLI)."""
     return {ENV_NOW: now.isoformat().replace("+00:00", "Z")}
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import a script or function file (scripts/, functions/) under its own module name."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod

@@ -9,9 +9,7 @@ is left out: moto stamps its demo instances with the wall clock.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -26,29 +24,20 @@ from cloudtally.client import Client
 from cloudtally.collectors.aws_billing_export import BillingExportClients
 from cloudtally.config import Settings
 from cloudtally.store import Store
-from tests.helpers import FIRST_OF_MONTH, MID_MONTH, key_headers, pinned, pinned_env
+from tests.helpers import FIRST_OF_MONTH, MID_MONTH, key_headers, load_module, pinned, pinned_env
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 EXPORT_DAY = Decimal("17.15")   # the demo export's three services a day (run_collectors_local.DEMO_EXPORT_SERVICES)
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(params=[FIRST_OF_MONTH, MID_MONTH], ids=["1st", "15th"])
 def stack_at(request, ddb_endpoint, moto_endpoint, tmp_path, monkeypatch):
     """What `make up` does at the pinned clock ``request.param``, on a fresh table."""
     now = request.param
-    sys.path.insert(0, str(ROOT / "scripts"))
-    stack = _load(ROOT / "scripts" / "stack.py", "stack_under_test")
-    local = _load(ROOT / "scripts" / "run_collectors_local.py", "run_collectors_local_under_test")
-    handler = _load(ROOT / "functions" / "aws" / "handler.py", "aws_handler_under_test")
+    stack = load_module(ROOT / "scripts" / "stack.py", "stack_under_test")
+    local = load_module(ROOT / "scripts" / "run_collectors_local.py", "run_collectors_local_under_test")
+    handler = load_module(ROOT / "functions" / "aws" / "handler.py", "aws_handler_under_test")
     cfg = Settings(table=f"stack-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=ddb_endpoint, auth_cache_seconds=0,
                    clock=pinned(now))
     store = Store(cfg)
