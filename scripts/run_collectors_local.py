@@ -4,10 +4,13 @@
 * ``aws``: moto server is seeded with a realistic account (scripts/seed_moto_aws.py), then the
   collector runs through its Lambda handler, so the AWS numbers in the API come from the collector.
 * ``aws-billing-export``: a FOCUS 1.2 Data Export for a separate demo payer account (synthetic,
-  generated here) is put in a moto S3 bucket, then the collector imports it through its handler.
+  generated here) is put in a moto S3 bucket, then the collector imports it through its handler. Like
+  AWS's, the export holds the previous billing period (closed) and the current one's closed days, so
+  there is a bill to import whatever the date: on the 1st of a month the current period has no closed
+  day yet and the collector imports the previous one (it re-checks it in a month's first days).
 
 Environment (set by scripts/stack.py): AWS_ENDPOINT_URL (moto), CLOUDTALLY_TABLE and
-CLOUDTALLY_DYNAMODB_ENDPOINT, CLOUDTALLY_API_URL and the ingest key.
+CLOUDTALLY_DYNAMODB_ENDPOINT, CLOUDTALLY_API_URL and the ingest key; CLOUDTALLY_NOW pins the clock.
 """
 
 from __future__ import annotations
@@ -19,38 +22,65 @@ import os
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "functions" / "aws")]
 
+from cloudtally.clock import from_env as clock_from_env  # noqa: E402
 from cloudtally.collectors import registry  # noqa: E402
 from cloudtally.focus import UTC, parse_record  # noqa: E402
+from cloudtally.periods import month_start  # noqa: E402
 
 EXPORT_BUCKET = "cloudtally-demo-data-exports"
 EXPORT_NAME = "focus-daily"
 EXPORT_ACCOUNT = "444455556666"
 
 
-def demo_focus_export(now: datetime) -> str:
-    """A small FOCUS 1.2 CSV (what AWS Data Exports delivers) for the current billing period."""
+DEMO_EXPORT_SERVICES = (("Amazon CloudFront", "12.40", "Networking"), ("Amazon DynamoDB", "3.75", "Databases"),
+                        ("AWS Key Management Service", "1.00", "Security"))
+
+
+def demo_focus_export(start: datetime, end: datetime) -> str:
+    """A small FOCUS 1.2 CSV (what AWS Data Exports delivers): the days ``[start, end)`` of one billing period."""
     from cloudtally.importers.export import COLUMNS, row
-    start = datetime(now.year, now.month, 1, tzinfo=UTC)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
     day = start
-    n = 0
-    while day < now.replace(hour=0, minute=0, second=0, microsecond=0):
-        for svc, cost in (("Amazon CloudFront", "12.40"), ("Amazon DynamoDB", "3.75"), ("AWS Key Management Service", "1.00")):
+    while day < end:
+        for svc, cost, category in DEMO_EXPORT_SERVICES:
             w.writerow(row(parse_record({
                 "ProviderName": "AWS", "BillingAccountId": EXPORT_ACCOUNT, "SubAccountId": EXPORT_ACCOUNT,
                 "ServiceName": svc, "ChargePeriodStart": day.isoformat(),
                 "ChargePeriodEnd": (day + timedelta(days=1)).isoformat(), "BilledCost": cost, "BillingCurrency": "USD",
-                "ChargeCategory": "Usage", "ServiceCategory": "Networking" if "Front" in svc else "Databases"
-                if "Dynamo" in svc else "Security", "x_CostSource": "billed", "Tags": {"team": "platform"}})))
-            n += 1
+                "ChargeCategory": "Usage", "ServiceCategory": category, "x_CostSource": "billed",
+                "Tags": {"team": "platform"}})))
         day += timedelta(days=1)
     return buf.getvalue()
+
+
+def demo_focus_exports(now: datetime) -> dict[str, str]:
+    """The export's files at ``now``, by billing period: the previous month in full and the current
+    month's closed days (none on the 1st: that period has no file yet)."""
+    today = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    current = datetime.combine(month_start(today.date()), datetime.min.time(), UTC)
+    previous = datetime.combine(month_start(today.date(), back=1), datetime.min.time(), UTC)
+    out = {f"{previous:%Y-%m}": demo_focus_export(previous, current)}
+    if today > current:
+        out[f"{current:%Y-%m}"] = demo_focus_export(current, today)
+    return out
+
+
+def put_demo_export(s3, now: datetime, bucket: str = EXPORT_BUCKET) -> dict[str, Any]:
+    """Deliver the demo export at ``now`` to ``bucket`` as Data Exports lays it out; returns the
+    collector's schedule event for it."""
+    s3.create_bucket(Bucket=bucket)
+    for period, body in demo_focus_exports(now).items():
+        s3.put_object(Bucket=bucket, Key=f"{EXPORT_NAME}/data/BILLING_PERIOD={period}/{EXPORT_NAME}-00001.csv",
+                      Body=body.encode())
+    return {"collector": "aws-billing-export", "config": {"bucket": bucket, "export_name": EXPORT_NAME,
+                                                          "format": "focus"}}
 
 
 def main() -> int:
@@ -58,27 +88,22 @@ def main() -> int:
     import handler  # functions/aws/handler.py
     from seed_moto_aws import seed
     moto = os.environ["AWS_ENDPOINT_URL"]
-    now = datetime.now(UTC)
+    now = clock_from_env().now()
     failed = 0
     for spec in registry.all_specs():
         if spec.platform != "aws":
             print(f"[collectors] {spec.name}: runs on {spec.platform}; not part of the local AWS stack")
             continue
         if spec.name == "aws":
-            created = seed(moto)
+            created = seed(moto, now)
             print(f"[collectors] aws: seeded moto ({sum(len(v) for v in created['instances'].values())} instances)")
             event = {"collector": "aws", "config": {"regions": ["us-east-1", "eu-west-1"]}}
         elif spec.name == "aws-billing-export":
-            s3 = boto3.client("s3", region_name="us-east-1")
-            s3.create_bucket(Bucket=EXPORT_BUCKET)
-            key = f"{EXPORT_NAME}/data/BILLING_PERIOD={now:%Y-%m}/{EXPORT_NAME}-00001.csv"
-            s3.put_object(Bucket=EXPORT_BUCKET, Key=key, Body=demo_focus_export(now).encode())
-            event = {"collector": spec.name, "config": {"bucket": EXPORT_BUCKET, "export_name": EXPORT_NAME,
-                                                        "format": "focus"}}
+            event = put_demo_export(boto3.client("s3", region_name="us-east-1"), now)
         else:
             event = {"collector": spec.name}
         try:
-            summary = handler.run_event(event)
+            summary = handler.run_event(event, now=now)
         except Exception as e:  # report and go on: one collector's failure must not hide the others
             failed += 1
             print(f"[collectors] {spec.name}: FAILED: {type(e).__name__}: {e}")

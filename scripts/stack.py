@@ -9,6 +9,9 @@ up:    DynamoDB Local (Amazon's jar, data in .local/ddb), moto server (SNS, S3, 
 down:  stops the processes recorded in .local/pids.json.
 reset: down, then deletes .local/ (data and keys).
 env:   prints shell exports of the API URL and keys (eval "$(.venv/bin/python scripts/stack.py env)").
+
+The demo is relative to the clock: the system clock, or CLOUDTALLY_NOW (e.g. 2026-12-01T09:30:00Z), which
+pins it for every part of the stack (the demo estate, the API, the collectors' run, the alert evaluator).
 """
 
 from __future__ import annotations
@@ -105,9 +108,12 @@ def up(detach: bool, skip_collectors: bool) -> int:
                "CLOUDTALLY_DASHBOARD_URL": f"http://localhost:{PORTS['dashboard']}/"}
         os.environ.update(env)
         from cloudtally.auth import KeyService
-        from cloudtally.config import load_settings
+        from cloudtally.config import ENV_NOW, load_settings
         from cloudtally.store import Store
         cfg = load_settings()
+        now = cfg.clock.now()
+        if cfg.clock.pinned_at is not None:
+            log(f"clock pinned at {cfg.clock.describe()} ({ENV_NOW}): the demo, API, collectors and alerts use it")
         store = Store(cfg)
         created = store.create_table()
         log(f"table {TABLE}: {'created' if created else 'exists'}")
@@ -130,11 +136,9 @@ def up(detach: bool, skip_collectors: bool) -> int:
         if not state.get("demo_loaded"):
             log("loading the demo dataset through the API ...")
             from cloudtally.client import Client
-            from cloudtally.demo import demo_metrics, demo_records
-            client = Client(api_url, keys["ingest"]["id"], keys["ingest"]["secret"])
-            res = client.send_records(demo_records())
-            store.write_metrics(demo_metrics())
-            log(f"demo: {res.accepted} records accepted, {len(res.rejected)} rejected")
+            res = load_demo_data(Client(api_url, keys["ingest"]["id"], keys["ingest"]["secret"]), store, now)
+            log(f"demo at {now:%Y-%m-%d %H:%M} UTC: {res['accepted']} records accepted, {res['rejected']} rejected, "
+                f"{res['metrics']} metric points")
             state["demo_loaded"] = True
             STACK.write_text(json.dumps(state, indent=2))
         if not skip_collectors:
@@ -184,6 +188,14 @@ CloudTally is up.
             log("stopped")
 
 
+def load_demo_data(client, store, now) -> dict[str, int]:
+    """The demo estate at ``now`` (cloudtally.demo): records through the API, metric points to the store."""
+    from cloudtally.demo import demo_metrics, demo_records
+    res = client.send_records(demo_records(now))
+    return {"accepted": res.accepted, "rejected": len(res.rejected),
+            "metrics": store.write_metrics(demo_metrics(now))}
+
+
 def run_collectors(env: dict, keys: dict, api_url: str, moto: str) -> None:
     """Run every registered collector once, against moto for the AWS ones."""
     script = ROOT / "scripts" / "run_collectors_local.py"
@@ -221,8 +233,8 @@ def create_demo_budgets(api_url: str, keys: dict) -> None:
     log(f"{len(DEMO_BUDGETS)} demo budgets")
 
 
-def evaluate_alerts(env: dict) -> None:
-    """Create the alerts topic in moto and run the evaluator once (budgets + anomaly detection)."""
+def evaluate_alerts(env: dict) -> int:
+    """Create the alerts topic in moto and run the evaluator once (budgets + anomaly detection); its exit code."""
     import boto3
     sns = boto3.client("sns", region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"])
     arn = sns.create_topic(Name="cloudtally-alerts")["TopicArn"]
@@ -231,6 +243,7 @@ def evaluate_alerts(env: dict) -> None:
                        cwd=ROOT, capture_output=True, text=True)
     lines = (r.stdout or r.stderr).strip().splitlines()
     log(f"alerts evaluated (exit {r.returncode}): {lines[-1][:200] if lines else ''}")
+    return r.returncode
 
 
 def start_dashboard(keys: dict, api_url: str, env: dict, logs: Path) -> subprocess.Popen | None:

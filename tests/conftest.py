@@ -21,6 +21,10 @@ for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 
 from cloudtally import devstack  # noqa: E402
 from cloudtally.config import Settings  # noqa: E402
+from tests.helpers import MID_MONTH, pinned, pinned_env  # noqa: E402
+
+TEST_NOW = MID_MONTH   # the clock of the ``settings`` fixture (store, API service, alert evaluator)
+LIVE_NOW = MID_MONTH   # the clock of the live_api process
 
 
 def _import_root(folder: str) -> None:
@@ -47,8 +51,10 @@ def ddb_endpoint(tmp_path_factory):
 
 @pytest.fixture
 def settings(ddb_endpoint) -> Settings:
+    """A fresh table's settings, the clock pinned at ``TEST_NOW``: the store, the API service and the alert
+    evaluator built from them never read the wall clock (a test needing another instant replaces it)."""
     return Settings(table=f"t-{uuid.uuid4().hex[:12]}", dynamodb_endpoint=ddb_endpoint, region="us-east-1",
-                    auth_cache_seconds=0)
+                    auth_cache_seconds=0, clock=pinned(TEST_NOW))
 
 
 @pytest.fixture
@@ -98,10 +104,12 @@ def moto_endpoint(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_api(ddb_endpoint, tmp_path_factory):
-    """The API over HTTP (``chalice local``) on its own table, with admin/ingest/read keys."""
+    """The API over HTTP (``chalice local``) on its own table, with admin/ingest/read keys, its clock
+    pinned at ``LIVE_NOW`` (``CLOUDTALLY_NOW``): default ranges and budget periods never follow the wall clock."""
     from cloudtally.api.service import ApiService
     from cloudtally.store import Store
-    cfg = Settings(table=f"live-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=ddb_endpoint, auth_cache_seconds=0)
+    cfg = Settings(table=f"live-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=ddb_endpoint, auth_cache_seconds=0,
+                   clock=pinned(LIVE_NOW))
     store = Store(cfg)
     store.create_table()
     svc = ApiService(cfg, store)
@@ -109,10 +117,11 @@ def live_api(ddb_endpoint, tmp_path_factory):
     port = devstack.free_port()
     log = tmp_path_factory.mktemp("api") / "api.log"
     proc = devstack.start_api(port, {"CLOUDTALLY_TABLE": cfg.table, "CLOUDTALLY_DYNAMODB_ENDPOINT": ddb_endpoint,
-                                     "CLOUDTALLY_AUTH_CACHE_SECONDS": "0",
+                                     "CLOUDTALLY_AUTH_CACHE_SECONDS": "0", **pinned_env(LIVE_NOW),
                                      # DynamoDB Local (no -sharedDb) keeps one database per access key
                                      "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"]}, log=log)
-    yield {"url": f"http://127.0.0.1:{port}", "keys": keys, "store": store, "settings": cfg, "log": log}
+    yield {"url": f"http://127.0.0.1:{port}", "keys": keys, "store": store, "settings": cfg, "log": log,
+           "now": LIVE_NOW}
     devstack.stop(proc)
     store.delete_table()
 

@@ -7,7 +7,10 @@ evaluation retries it; nothing is dropped and nothing is sent twice by CloudTall
 carries a stable ``dedup_id`` (also a message attribute, and the FIFO deduplication id on a
 ``.fifo`` topic) so a subscriber can drop the duplicate of a lost SNS acknowledgment.
 
-The SNS client is injected (the Lambda handler and the CLI create it; tests point it at moto).
+The SNS client is injected (the Lambda handler and the CLI create it; tests point it at moto). The
+clock (``cfg.clock``, or ``clock=``) is "now" for :meth:`AlertEvaluator.run` and the time the ledger
+records for each claim and acknowledgment; ``run(now=...)`` evaluates another instant (a backfill)
+without changing when things happened.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Iterable
 
 from . import anomaly as anomaly_mod
 from . import budgets as budgets_mod
+from .clock import Clock, utc_now
 from .config import Settings
 from .errors import ConfigError
 from .focus import UTC
@@ -75,15 +79,17 @@ class AlertEvaluator:
     """One evaluation pass over all budgets (and, optionally, anomalies of recent days)."""
 
     def __init__(self, store, sns, cfg: Settings, *, lease_seconds: int = 300,
-                 anomaly_cfg: anomaly_mod.AnomalyConfig | None = None, fx: budgets_mod.FxTable | None = None):
+                 anomaly_cfg: anomaly_mod.AnomalyConfig | None = None, fx: budgets_mod.FxTable | None = None,
+                 clock: Clock | None = None):
         if not cfg.sns_topic_arn:
             raise ConfigError("CLOUDTALLY_SNS_TOPIC_ARN is not set: the alert evaluator needs a topic")
         self.store = store
         self.sns = sns
         self.cfg = cfg
         self.topic = cfg.sns_topic_arn
+        self.clock = clock or cfg.clock
         self.budgets = BudgetRepo(store)
-        self.ledger = AlertLedger(store, lease_seconds=lease_seconds)
+        self.ledger = AlertLedger(store, lease_seconds=lease_seconds, clock=self.clock.timestamp)
         self.anomalies = AnomalyRepo(store)
         self.anomaly_cfg = anomaly_cfg or anomaly_mod.AnomalyConfig()
         self.fx = fx or budgets_mod.fx_table()
@@ -174,7 +180,7 @@ class AlertEvaluator:
             touched_days: Iterable[str] | None = None) -> Report:
         """Evaluate every budget (or only those whose current period contains a ``touched_days`` day)
         and, with ``anomalies``, yesterday's anomalies."""
-        now = now or datetime.now(UTC)
+        now = utc_now(now, self.clock)
         report = Report()
         if budgets:
             today = now.astimezone(UTC).date()

@@ -29,6 +29,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import periods
+from .clock import SYSTEM, Clock, utc_now
 from .errors import ValidationError
 from .focus import UTC
 from .forecast import Forecast, forecast_period
@@ -214,15 +216,11 @@ def period_bounds(b: Budget, today: date) -> tuple[date, date, str]:
     if b.period == "custom":
         assert b.start and b.end
         return b.start, b.end, f"{b.start.isoformat()}..{b.end.isoformat()}"
-    y, m = today.year, today.month
     if b.period == "monthly":
-        s = date(y, m, 1)
-        return s, date(y + (m == 12), m % 12 + 1, 1), s.strftime("%Y-%m")
+        return periods.month_bounds(today)
     if b.period == "quarterly":
-        q = (m - 1) // 3
-        s = date(y, 3 * q + 1, 1)
-        return s, date(y + (q == 3), (3 * q + 3) % 12 + 1, 1), f"{y}-Q{q + 1}"
-    return date(y, 1, 1), date(y + 1, 1, 1), str(y)
+        return periods.quarter_bounds(today)
+    return periods.year_bounds(today)
 
 
 def scope_query(b: Budget, start: date, end: date) -> Query:
@@ -294,7 +292,7 @@ def evaluate(b: Budget, store, now: datetime | None = None, fx: FxTable | None =
     (``ok`` | ``warning`` | ``exceeded`` | ``cannot_evaluate``), ``forecast`` (value, interval,
     method), ``thresholds`` (each with ``state`` ``ok`` | ``crossed``), ``period``, ``currency``.
     """
-    now = now or datetime.now(UTC)
+    now = utc_now(now)
     fx = fx or fx_table()
     today = now.astimezone(UTC).date()
     pstart, pend, label = period_bounds(b, today)
@@ -334,9 +332,10 @@ def evaluate(b: Budget, store, now: datetime | None = None, fx: FxTable | None =
 class BudgetService:
     """The budget and anomaly API operations over a store (Chalice routes stay thin)."""
 
-    def __init__(self, store, fx: FxTable | None = None):
+    def __init__(self, store, fx: FxTable | None = None, clock: Clock = SYSTEM):
         from .store.budgets_repo import AnomalyRepo, BudgetRepo  # the store imports this module
         self.store = store
+        self.clock = clock
         self.repo = BudgetRepo(store)
         self.anomalies = AnomalyRepo(store)
         self.fx = fx
@@ -362,13 +361,14 @@ class BudgetService:
     def status(self, now: datetime | None = None, budget_id: str | None = None) -> dict[str, Any]:
         """``{"budgets": {<id>: status}}``: the OpenFinOps ``get_budget_status()`` shape, keyed by id."""
         bs = [self.repo.get(budget_id)] if budget_id else self.repo.list()
+        now = utc_now(now, self.clock)
         return {"budgets": {b.id: evaluate(b, self.store, now, self.fx) for b in bs}}
 
     def list_anomalies(self, params: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
         errs = []
         unknown = [k for k in params if k not in ("from", "to", "status")]
         errs += [{"field": k[:64], "message": "unknown parameter"} for k in unknown]
-        today = today or datetime.now(UTC).date()
+        today = today or self.clock.today()
         try:
             end = date.fromisoformat(params["to"]) if params.get("to") else today + timedelta(days=1)
             start = date.fromisoformat(params["from"]) if params.get("from") else end - timedelta(days=30)

@@ -143,7 +143,8 @@ def _summary(a: argparse.Namespace) -> int:
     params = {k: v for k, v in params.items() if v}
     if a.direct:
         from .query import parse_query
-        result = _store().summary(parse_query(params))
+        store = _store()
+        result = store.summary(parse_query(params, today=store.cfg.clock.today()))   # CLOUDTALLY_NOW pins it
     else:
         result = _client(a.api_url).summary(**params)
     if a.json:

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .clock import ENV_NOW  # noqa: F401  (CLOUDTALLY_NOW; every variable is a constant here)
+from .clock import SYSTEM, Clock, from_env as clock_from_env
 from .errors import ConfigError
 
 ENV_TABLE = "CLOUDTALLY_TABLE"
@@ -57,11 +59,13 @@ class Settings:
     metric_ttl_days: int = 30
     sns_topic_arn: str | None = None
     dashboard_url: str | None = None
+    clock: Clock = SYSTEM             # CLOUDTALLY_NOW pins it (cloudtally.clock)
 
     def sanitized(self) -> dict:
         """The settings as printable data, with secrets redacted."""
         d = dict(self.__dict__)
         d["key_pepper"] = "***" if self.key_pepper else ""
+        d["clock"] = self.clock.describe() or "system"
         return d
 
 
@@ -93,6 +97,7 @@ def load_settings() -> Settings:
         metric_ttl_days=_int(ENV_METRIC_TTL_DAYS, 30, 1, 3650),
         sns_topic_arn=env.get(ENV_SNS_TOPIC_ARN) or None,
         dashboard_url=env.get(ENV_DASHBOARD_URL) or None,
+        clock=clock_from_env(env),
     )
 
 

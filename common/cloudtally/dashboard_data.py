@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-from calendar import monthrange
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
+from . import periods
+from .clock import Clock, utc_now
 from .errors import BadRequest
-from .focus import UTC
 from .money import CONTEXT, ZERO
 from .query import Query, parse_query
 
@@ -140,18 +140,16 @@ def _freshness(results: list[dict]) -> list[dict[str, Any]]:
     return [{"provider": p, "source": s, "last_day": d} for (p, s), d in sorted(last.items())]
 
 
-def _budget_statuses(store, today: date) -> list[dict[str, Any]] | None:
+def _budget_statuses(store, now: datetime) -> list[dict[str, Any]] | None:
     mod = _optional("budgets")
     if mod is None:
         return None
-    now = datetime(today.year, today.month, today.day, 12, tzinfo=UTC) if today != datetime.now(UTC).date() \
-        else datetime.now(UTC)
     return list(mod.BudgetService(store).status(now)["budgets"].values())
 
 
-def _budgets(store, q: Query, today: date, statuses: list[dict] | None = None) -> dict[str, Any]:
+def _budgets(store, q: Query, now: datetime, statuses: list[dict] | None = None) -> dict[str, Any]:
     """Each budget's status (cloudtally.budgets.evaluate) reduced to what a budget bar shows."""
-    statuses = _budget_statuses(store, today) if statuses is None else statuses
+    statuses = _budget_statuses(store, now) if statuses is None else statuses
     if statuses is None:
         return {"available": False, "items": []}
     items = []
@@ -166,7 +164,7 @@ def _budgets(store, q: Query, today: date, statuses: list[dict] | None = None) -
     return {"available": True, "items": items}
 
 
-def _anomalies(store, q: Query, today: date, status: str | None = "open") -> dict[str, Any]:
+def _anomalies(store, q: Query, status: str | None = "open") -> dict[str, Any]:
     mod = _optional("budgets")
     if mod is None:
         return {"available": False, "items": []}
@@ -174,8 +172,10 @@ def _anomalies(store, q: Query, today: date, status: str | None = "open") -> dic
     return {"available": True, "items": found[:50]}
 
 
-def _alerts(store, q: Query, today: date, statuses: list[dict] | None) -> dict[str, Any]:
-    """Alerts the evaluator sent: the ledger entries of crossed budget thresholds and of the range's anomalies.
+def _alerts(store, q: Query, statuses: list[dict] | None) -> dict[str, Any]:
+    """Alerts the evaluator claimed: the ledger entries of crossed budget thresholds and of the range's
+    anomalies, each with when it was claimed and when SNS acknowledged it (``sent_at``; null while
+    ``pending``).
 
     The ledger keys are those ``cloudtally.alerts.AlertEvaluator`` claims; one GetItem each.
     """
@@ -194,15 +194,21 @@ def _alerts(store, q: Query, today: date, statuses: list[dict] | None) -> dict[s
             if got:
                 items.append({"kind": "budget", "subject": f"Budget {st['name']}: {t['type']} {t['percentage']} % "
                               f"threshold, {st['period']['label']}", "budget": st["name"],
-                              "threshold": f"{t['type']} {t['percentage']} %", "status": got["state"]})
-    for a in _anomalies(store, q, today, status=None)["items"]:
+                              "threshold": f"{t['type']} {t['percentage']} %", **_ledger_times(got)})
+    for a in _anomalies(store, q, status=None)["items"]:
         got = ledger.get(f"anomaly#{a['id']}")
         if got:
             rc = a.get("root_cause") or {}
             items.append({"kind": "anomaly", "subject": f"Anomaly {a.get('severity', '')}: {rc.get('dimension', '')} "
                           f"{rc.get('value', '')} on {a['day']}", "budget": "", "threshold": "",
-                          "status": got["state"]})
+                          **_ledger_times(got)})
+    items.sort(key=lambda i: (i["claimed_at"] or "", i["subject"]), reverse=True)
     return {"available": True, "items": items}
+
+
+def _ledger_times(entry: dict[str, Any]) -> dict[str, Any]:
+    return {"status": entry["state"], "claimed_at": entry.get("claimed_at"), "sent_at": entry.get("sent_at"),
+            "attempts": entry.get("attempts"), "last_claimed_at": entry.get("last_claimed_at")}
 
 
 def _metric_window(q: Query, today: date) -> tuple[date, date]:
@@ -240,7 +246,18 @@ def _resource_costs(store, q: Query) -> tuple[dict[str, dict], str]:
 
 
 # ---------------------------------------------------------------------------------------------- views
-def overview(store, q: Query, today: date) -> dict[str, Any]:
+def _is_partial(day: str, today: date) -> bool:
+    """A day that has not closed yet (today, by the view's clock): its cost so far is provisional."""
+    return day >= today.isoformat()
+
+
+def _partial_note(today: date) -> str:
+    return (f"{today.isoformat()} is still open: its cost so far is provisional (collectors write today's "
+            "running estimate every hour; the day's detail and bill follow)")
+
+
+def overview(store, q: Query, now: datetime) -> dict[str, Any]:
+    today = now.date()
     s = store.summary(replace(q, granularity="day", group_by=("provider", "service", "source")))
     cur = _primary_currency(s["totals"])
     daily = _by(s["results"], lambda r: (r["period"], r["group"]["provider"] or "(none)"), cur)
@@ -249,22 +266,17 @@ def overview(store, q: Query, today: date) -> dict[str, Any]:
     return {
         "view": "overview", **_filters_echo(q), "currency": cur, "metric": AMOUNT,
         "totals": s["totals"],
-        "daily": [{"day": d, "provider": p, "amount": a} for (d, p), a in sorted(daily.items())],
+        "daily": [{"day": d, "provider": p, "amount": a, "partial": _is_partial(d, today)}
+                  for (d, p), a in sorted(daily.items())],
+        "partial_note": _partial_note(today),
         "services": [{"service": k[0], "provider": k[1], "amount": a} for k, a in _ranked(services, TOP_SERVICES)],
         "top_resources": [r for r in top["resources"] if r["currency"] == cur],
-        "budgets": _budgets(store, q, today),
-        "anomalies": _anomalies(store, q, today),
+        "budgets": _budgets(store, q, now),
+        "anomalies": _anomalies(store, q),
         "collectors": store.collectors(),
         "freshness": _freshness(s["results"]),
         "options": options(store, q),
     }
-
-
-def _month_start(d: date, back: int = 0) -> date:
-    y, m = d.year, d.month - back
-    while m < 1:
-        y, m = y - 1, m + 12
-    return date(y, m, 1)
 
 
 def run_rate_forecast(daily: dict[str, Decimal], as_of: date, window: int = 7) -> dict[str, Any]:
@@ -274,53 +286,123 @@ def run_rate_forecast(daily: dict[str, Decimal], as_of: date, window: int = 7) -
     >>> run_rate_forecast(d, date(2024, 9, 10))["forecast"]
     Decimal('300.00')
     """
-    month_start = as_of.replace(day=1)
+    month_start = periods.month_start(as_of)
     mtd = sum((a for d, a in daily.items() if month_start.isoformat() <= d <= as_of.isoformat()), ZERO)
     recent = [daily.get((as_of - timedelta(days=i)).isoformat(), ZERO) for i in range(window)]
     rate = CONTEXT.divide(sum(recent, ZERO), Decimal(window))
-    days_left = monthrange(as_of.year, as_of.month)[1] - as_of.day
+    days_left = periods.days_in_month(as_of) - as_of.day
     forecast = CONTEXT.add(mtd, CONTEXT.multiply(rate, Decimal(days_left)))
     return {"month_to_date": mtd, "forecast": forecast.quantize(Decimal("0.01")),
             "daily_run_rate": rate.quantize(Decimal("0.01")), "days_left": days_left,
             "method": f"month-to-date + mean daily spend of the last {window} days × days left in the month"}
 
 
-def cfo(store, q: Query, today: date) -> dict[str, Any]:
+def _span_sum(daily: Mapping[str, Decimal], start: date, end: date) -> tuple[Decimal, bool]:
+    """The sum of ``[start, end)`` and whether any day of it has cost data at all."""
+    a, b = start.isoformat(), end.isoformat()
+    vals = [v for d, v in daily.items() if a <= d < b]
+    return sum(vals, ZERO), bool(vals)
+
+
+def _change(cur: Decimal, prev: Decimal) -> Decimal:
+    return CONTEXT.divide(CONTEXT.subtract(cur, prev) * 100, prev).quantize(Decimal("0.1"))
+
+
+def month_over_month(daily: Mapping[str, Decimal], as_of: date, today: date) -> dict[str, Any]:
+    """Month to date against the same days of the previous month, on **closed** days only.
+
+    Today's cost so far is partial, so comparing it with a whole day of last month would show a fall
+    that did not happen; with no closed day yet (the 1st of a month), or no cost in either span, the
+    change is ``None`` and ``reason`` says why (never a -100 % from an empty span).
+
+    >>> d = {f"2026-11-{i:02d}": Decimal(10) for i in range(1, 31)} | {"2026-12-01": Decimal(3)}
+    >>> m = month_over_month(d, date(2026, 12, 1), date(2026, 12, 1))
+    >>> m["change_pct"], m["reason"]
+    (None, 'no closed day in 2026-12 yet: today (2026-12-01) is still open')
+    >>> d |= {"2026-12-02": Decimal(12), "2026-12-03": Decimal(1)}
+    >>> m = month_over_month(d, date(2026, 12, 3), date(2026, 12, 3))
+    >>> m["change_pct"], m["from"], m["to"], m["previous_from"], m["previous_to"]
+    (Decimal('-25.0'), '2026-12-01', '2026-12-03', '2026-11-01', '2026-11-03')
+    """
+    start = periods.month_start(as_of)
+    end = as_of + timedelta(days=1) if as_of < today else today     # exclusive; today is still open
+    prev_start, prev_end = periods.same_days_previous_month(start, end)
+    amount, has = _span_sum(daily, start, end)
+    prev_amount, prev_has = _span_sum(daily, prev_start, prev_end)
+    month, reason, change = start.strftime("%Y-%m"), None, None
+    if end <= start:
+        reason = f"no closed day in {month} yet: today ({today.isoformat()}) is still open"
+    elif not has:
+        reason = f"no cost recorded for {periods.day_span(start, end)}"
+    elif not prev_has or prev_amount == 0:
+        reason = f"no spend recorded for {periods.day_span(prev_start, prev_end)} to compare with"
+    else:
+        change = _change(amount, prev_amount)
+    return {"from": start.isoformat(), "to": max(start, end).isoformat(), "days": max((end - start).days, 0),
+            "amount": amount, "previous_from": prev_start.isoformat(), "previous_to": prev_end.isoformat(),
+            "previous_amount": prev_amount, "change_pct": change, "reason": reason,
+            "basis": "closed days of the month to date vs the same days of the previous month"}
+
+
+def monthly_changes(daily: Mapping[str, Decimal], first: date, as_of: date, today: date,
+                    mom: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Spend per month from ``first`` to ``as_of``'s month, each with its change on the month before.
+
+    A month without cost data, or whose data starts after its first day (the start of the history),
+    is not compared (``change_pct`` None with a ``change_reason``); the month in progress takes the
+    closed-day comparison of :func:`month_over_month`.
+    """
+    data_from = min(daily) if daily else None
+    out: list[dict[str, Any]] = []
+    current = periods.month_start(as_of)
+    prev: dict[str, Any] | None = None
+    for m in periods.months(first, as_of + timedelta(days=1)):
+        nxt = periods.next_month(m)
+        amount, has = _span_sum(daily, m, nxt)
+        key = m.strftime("%Y-%m")
+        partial = m == current and not (as_of + timedelta(days=1) == nxt and as_of < today)
+        starts_late = bool(has and data_from and m.isoformat() < data_from < nxt.isoformat()
+                           and data_from > first.isoformat())
+        change, reason = None, None
+        if partial:
+            change, reason = mom["change_pct"], mom["reason"]
+        elif not has:
+            reason = f"no cost recorded in {key}"
+        elif starts_late:
+            reason = f"cost data for {key} starts on {data_from}"
+        elif prev is None:
+            reason = "the month before is not in this view"
+        elif not prev["has"] or prev["amount"] == 0:
+            reason = f"no spend recorded in {prev['month']}"
+        elif prev["starts_late"]:
+            reason = f"cost data for {prev['month']} starts on {data_from}"
+        else:
+            change = _change(amount, prev["amount"])
+        out.append({"month": key, "amount": amount, "change_pct": change, "change_reason": reason,
+                    "partial": partial})
+        prev = {"month": key, "amount": amount, "has": has, "starts_late": starts_late}
+    return out
+
+
+def cfo(store, q: Query, now: datetime) -> dict[str, Any]:
+    today = now.date()
     as_of = _as_of(q, today)
-    month_start = as_of.replace(day=1)
-    hist = store.summary(replace(q, start=_month_start(as_of, 5), end=as_of + timedelta(days=1),
-                                 granularity="day", group_by=()))
+    month_start = periods.month_start(as_of)
+    first = periods.month_start(as_of, 5)
+    hist = store.summary(replace(q, start=first, end=as_of + timedelta(days=1), granularity="day", group_by=()))
     sel = store.summary(replace(q, granularity="total", group_by=(f"tag:{TEAM_TAG}", f"tag:{PROJECT_TAG}", "source")))
     cur = _primary_currency(sel["totals"] or hist["totals"])
     daily = _by(hist["results"], lambda r: r["period"], cur)
-    months: dict[str, Decimal] = {}
-    for d, a in daily.items():
-        months[d[:7]] = _add(months.get(d[:7], ZERO), a)
-    month_list = []
-    prev = None
-    m = _month_start(as_of, 5)
-    while m <= month_start:
-        key = m.strftime("%Y-%m")
-        amt = months.get(key, ZERO)
-        change = None if not prev else CONTEXT.divide(CONTEXT.subtract(amt, prev) * 100, prev).quantize(Decimal("0.1"))
-        month_list.append({"month": key, "amount": amt, "change_pct": change,
-                           "partial": key == month_start.strftime("%Y-%m")})
-        prev = amt
-        m = _month_start(m + timedelta(days=32))
-    # month-over-month on the same number of days, so a partial month is compared fairly
-    prev_start = _month_start(as_of, 1)
-    prev_same = prev_start + timedelta(days=min(as_of.day, monthrange(prev_start.year, prev_start.month)[1]) - 1)
-    prev_mtd = sum((a for d, a in daily.items() if prev_start.isoformat() <= d <= prev_same.isoformat()), ZERO)
     fc = run_rate_forecast(daily, as_of)
     fmod = _optional("forecast")
     if fmod is not None:
-        nxt = _month_start(month_start + timedelta(days=32))
-        f = fmod.forecast_period({date.fromisoformat(d): a for d, a in daily.items()}, month_start, nxt,
-                                 today=as_of)
+        f = fmod.forecast_period({date.fromisoformat(d): a for d, a in daily.items()}, month_start,
+                                 periods.next_month(month_start), today=as_of)
         fc.update({"forecast": f.value.quantize(Decimal("0.01")), "forecast_low": f.low.quantize(Decimal("0.01")),
                    "forecast_high": f.high.quantize(Decimal("0.01")), "method": f.method})
-    mom = None if not prev_mtd else CONTEXT.divide(CONTEXT.subtract(fc["month_to_date"], prev_mtd) * 100,
-                                                    prev_mtd).quantize(Decimal("0.1"))
+    mom = month_over_month(daily, as_of, today)
+    open_day = as_of if as_of >= today else None
+    today_so_far = daily.get(open_day.isoformat(), ZERO) if open_day else ZERO
     team = _by(sel["results"], lambda r: r["group"][f"tag:{TEAM_TAG}"] or "(untagged)", cur)
     project = _by(sel["results"], lambda r: r["group"][f"tag:{PROJECT_TAG}"] or "(untagged)", cur)
     source = _by(sel["results"], lambda r: r["group"]["source"] or "estimated", cur)
@@ -328,19 +410,24 @@ def cfo(store, q: Query, today: date) -> dict[str, Any]:
     return {
         "view": "cfo", **_filters_echo(q), "currency": cur, "metric": AMOUNT, "as_of": as_of.isoformat(),
         "totals": sel["totals"],
-        "month": {"month": month_start.strftime("%Y-%m"), **fc, "previous_month_same_days": prev_mtd,
-                  "mom_change_pct": mom},
-        "months": month_list,
+        "month": {"month": month_start.strftime("%Y-%m"), **fc,
+                  # month to date counts today's cost so far (provisional: the day is still open)
+                  "open_day": open_day.isoformat() if open_day else None, "today_so_far": today_so_far,
+                  "closed_days": mom["days"],
+                  "previous_month_same_days": mom["previous_amount"], "mom_change_pct": mom["change_pct"],
+                  "mom_reason": mom["reason"], "mom": mom},
+        "months": monthly_changes(daily, first, as_of, today, mom),
         "by_team": [{"name": k, "amount": a} for k, a in _ranked(team)],
         "by_project": [{"name": k, "amount": a} for k, a in _ranked(project)],
         "billed_vs_estimated": {"billed": source.get("billed", ZERO), "estimated": source.get("estimated", ZERO),
                                 "provisional": source.get("provisional", ZERO), "superseded_estimates": sup},
-        "budgets": _budgets(store, q, today),
+        "budgets": _budgets(store, q, now),
         "options": options(store, q),
     }
 
 
-def coo(store, q: Query, today: date) -> dict[str, Any]:
+def coo(store, q: Query, now: datetime) -> dict[str, Any]:
+    today = now.date()
     s = store.summary(replace(q, granularity="day", group_by=("provider", "service", "source")))
     cur = _primary_currency(s["totals"])
     per_service = _by(s["results"], lambda r: r["group"]["service"] or "(none)", cur)
@@ -366,13 +453,16 @@ def coo(store, q: Query, today: date) -> dict[str, Any]:
         "idle_resources": idle,
         "idle_thresholds": {"idle_cpu_pct": IDLE_CPU, "underused_cpu_pct": UNDERUSED_CPU,
                             "metric": UTIL_METRICS["cpu"], "window_days": METRIC_WINDOW_DAYS},
-        "service_trend": [{"day": d, "service": svc, "amount": a} for (d, svc), a in sorted(trend.items())],
-        "alerts": _alerts(store, q, today, _budget_statuses(store, today)),
+        "service_trend": [{"day": d, "service": svc, "amount": a, "partial": _is_partial(d, today)}
+                          for (d, svc), a in sorted(trend.items())],
+        "partial_note": _partial_note(today),
+        "alerts": _alerts(store, q, _budget_statuses(store, now)),
         "options": options(store, q),
     }
 
 
-def infrastructure(store, q: Query, today: date) -> dict[str, Any]:
+def infrastructure(store, q: Query, now: datetime) -> dict[str, Any]:
+    today = now.date()
     s = store.summary(replace(q, granularity="total", group_by=()))
     cur = _primary_currency(s["totals"])
     costs, _ = _resource_costs(store, q)
@@ -412,18 +502,25 @@ def infrastructure(store, q: Query, today: date) -> dict[str, Any]:
     }
 
 
-VIEWS: dict[str, Callable[[Any, Query, date], dict[str, Any]]] = {
+VIEWS: dict[str, Callable[[Any, Query, datetime], dict[str, Any]]] = {
     "overview": overview, "cfo": cfo, "coo": coo, "infrastructure": infrastructure}
 
 
-def build(store, view: str, params: Mapping[str, Any], today: date | None = None) -> dict[str, Any]:
-    """One view's data for the given filters; raises :class:`BadRequest` on an unknown view or bad filter."""
+def build(store, view: str, params: Mapping[str, Any], now: datetime | None = None, *,
+          clock: Clock | None = None) -> dict[str, Any]:
+    """One view's data for the given filters at ``now`` (else the clock's; the system clock by default).
+
+    Raises :class:`BadRequest` on an unknown view or bad filter. Every view carries ``today`` (the
+    open day by this clock, whose cost is partial) and ``generated_at`` (``now``).
+    """
     fn = VIEWS.get(view)
     if fn is None:
         raise BadRequest(f"unknown dashboard view {view[:40]!r}",
                          details=[{"field": "view", "message": "one of " + ", ".join(VIEWS)}])
-    today = today or datetime.now(UTC).date()
+    now = utc_now(now, clock)
+    today = now.date()
     q = parse_view_query(params, today)
-    out = fn(store, q, today)
-    out["generated_at"] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    out = fn(store, q, now)
+    out["today"] = today.isoformat()
+    out["generated_at"] = now.isoformat(timespec="seconds").replace("+00:00", "Z")
     return out

@@ -1,17 +1,21 @@
 """A realistic demo estate: 3 providers, 54 resources, 90 days, team/project tags, billed and
-estimated records, weekday seasonality and a few injected anomalies. Deterministic for a seed.
+estimated records, weekday seasonality and a few injected anomalies. Deterministic for a seed and a
+clock: everything is relative to ``now`` (pass it; ``cloudtally.clock`` gives a process's).
 
-Billed records exist for days at least ``settle_days`` old (as a real bill settles late) and
-supersede that day's estimates; the last days are estimated only.
+The 90 closed days before ``now``'s day have per-resource estimates; billed records exist for days
+more than ``settle_days`` old (as a real bill settles late) and supersede that day's estimates. The
+day of ``now`` is still open: it has ``provisional`` aggregates of the hours started so far, as the
+collectors write them, so month to date is never empty, even on the 1st of a month.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .clock import parse_instant
 from .focus import UTC, CostRecord, parse_record
 
 Q = Decimal("0.000001")
@@ -48,13 +52,16 @@ def resources(seed: int = 7) -> list[dict[str, Any]]:
     return out
 
 
-def demo_records(end: date | None = None, days: int = 90, seed: int = 7, settle_days: int = 2) -> list[CostRecord]:
-    """Daily records for ``days`` days ending the day before ``end`` (default: today, UTC)."""
-    end = end or datetime.now(UTC).date()
+def demo_records(now: datetime, days: int = 90, seed: int = 7, settle_days: int = 2) -> list[CostRecord]:
+    """Daily records for the ``days`` closed days before ``now``'s UTC day, and its provisional so far."""
+    now = parse_instant(now)
+    end = now.date()
     rnd = random.Random(seed)
     out: list[CostRecord] = []
+    open_day: list[dict[str, Any]] = []
+    hours = Decimal(now.hour + 1)          # the hours started so far today (the current one included)
     for res in resources(seed):
-        for back in range(days, 0, -1):
+        for back in range(days, -1, -1):
             day = end - timedelta(days=back)
             weekday = Decimal("0.78") if day.weekday() >= 5 else Decimal(1)
             growth = 1 + Decimal(days - back) / Decimal(900)
@@ -63,6 +70,8 @@ def demo_records(end: date | None = None, days: int = 90, seed: int = 7, settle_
             for ago, svc, factor in ANOMALIES:
                 if back == ago and res["service"] == svc:
                     cost *= factor
+            if back == 0:
+                cost = cost * hours / 24
             cost = cost.quantize(Q)
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
             common = {
@@ -73,21 +82,31 @@ def demo_records(end: date | None = None, days: int = 90, seed: int = 7, settle_
                 "ChargePeriodEnd": (start + timedelta(days=1)).isoformat(), "BillingCurrency": "USD",
                 "PricingUnit": res["unit"], "Tags": res["tags"],
             }
-            out.append(parse_record({**common, "BilledCost": str(cost), "ListCost": str(cost),
+            estimate = parse_record({**common, "BilledCost": str(cost), "ListCost": str(cost),
                                      "x_CostSource": "estimated", "x_Collector": "demo",
-                                     "x_CatalogVersion": "demo-1"}))
+                                     "x_CatalogVersion": "demo-1"})
+            if back == 0:
+                open_day.append(estimate.to_dict())
+                continue
+            out.append(estimate)
             if back > settle_days:
                 billed = (cost * Decimal(rnd.randint(97, 103)) / 100).quantize(Q)
                 effective = (billed * Decimal("0.92")).quantize(Q) if res["category"] == "Compute" else billed
                 out.append(parse_record({**common, "BilledCost": str(billed), "EffectiveCost": str(effective),
                                          "ListCost": str(cost), "x_CostSource": "billed", "x_Collector": "demo"}))
+    # today so far: what a collector posts while the day is open (aggregates, no per-resource detail yet)
+    from .collectors.delivery import provisional
+    from .config import DEFAULT_ROLLUP_TAG_KEYS
+    out.extend(provisional(open_day, tuple(DEFAULT_ROLLUP_TAG_KEYS.split(","))))
     return out
 
 
-def demo_metrics(end: date | None = None, days: int = 3, seed: int = 7) -> list:
-    """Hourly CPU/memory/storage utilisation for the compute resources (Infrastructure view)."""
+def demo_metrics(now: datetime, days: int = 3, seed: int = 7) -> list:
+    """Hourly CPU/memory/storage utilisation of the compute resources over the ``days`` × 24 hours
+    before ``now``'s hour (Infrastructure view)."""
     from .focus import MetricPoint
-    end = end or datetime.now(UTC).date()
+    now = parse_instant(now)
+    top = now.replace(minute=0, second=0, microsecond=0)
     rnd = random.Random(seed + 1)
     pts = []
     for res in resources(seed):
@@ -96,7 +115,7 @@ def demo_metrics(end: date | None = None, days: int = 3, seed: int = 7) -> list:
         cluster = "eks-prod-00" if res["id"].startswith("i-") and res["id"].endswith(("00", "01", "02", "03")) else ""
         idle = res["id"].endswith("07")
         for h in range(days * 24, 0, -1):
-            ts = datetime(end.year, end.month, end.day, tzinfo=UTC) - timedelta(hours=h)
+            ts = top - timedelta(hours=h)
             dims = {"resource": res["id"], "provider": res["provider"]}
             if cluster:
                 dims["cluster"] = cluster
@@ -107,9 +126,9 @@ def demo_metrics(end: date | None = None, days: int = 3, seed: int = 7) -> list:
     return pts
 
 
-def load_demo(store, end: date | None = None) -> dict[str, int]:
-    """Write the demo estate straight into a store (tests); ``make up`` sends it through the API."""
-    recs = demo_records(end)
+def load_demo(store, now: datetime) -> dict[str, int]:
+    """Write the demo estate at ``now`` straight into a store (tests); ``make up`` sends it through the API."""
+    recs = demo_records(now)
     store.write_records(recs)
-    n_metrics = store.write_metrics(demo_metrics(end))
+    n_metrics = store.write_metrics(demo_metrics(now))
     return {"records": len(recs), "metrics": n_metrics}

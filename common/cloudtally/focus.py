@@ -205,7 +205,7 @@ def month_bounds(dt: datetime) -> tuple[datetime, datetime]:
 
 @lru_cache(maxsize=256)
 def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:   # cached: on the record hot path
-    return periods.month_bounds(date(year, month, 1))
+    return periods.month_period(date(year, month, 1))
 
 
 def _canon(value: str, table: Mapping[str, str]) -> str | None:

@@ -1,18 +1,19 @@
-"""Day, month, quarter and year arithmetic in UTC: the one place calendar periods are computed.
+"""Calendar arithmetic on UTC days, in one place: months, quarters, years, and comparable spans.
 
-Every period is half-open, ``[start, end)``. Functions take ``date`` or aware ``datetime`` values and
-never read the clock.
+Ranges are half-open ``[start, end)`` like every cost query.
 
->>> add_months(date(2024, 1, 31), 1)
-datetime.date(2024, 2, 1)
->>> month_start(date(2024, 12, 15), 1)
-datetime.date(2025, 1, 1)
->>> month_hours(date(2024, 2, 10))
-696
->>> [m for m in months(date(2024, 11, 20), date(2025, 1, 2))]
-['2024-11', '2024-12', '2025-01']
->>> quarter_bounds(date(2024, 12, 31))
-(datetime.date(2024, 10, 1), datetime.date(2025, 1, 1))
+>>> month_start(date(2024, 3, 31), back=1), next_month(date(2024, 12, 5))
+(datetime.date(2024, 2, 1), datetime.date(2025, 1, 1))
+>>> days_in_month(date(2024, 2, 10)), days_in_month(date(2026, 2, 10))
+(29, 28)
+>>> quarter_bounds(date(2026, 12, 31))
+(datetime.date(2026, 10, 1), datetime.date(2027, 1, 1), '2026-Q4')
+>>> same_days_previous_month(date(2024, 3, 1), date(2024, 3, 31))   # March 1-30 vs all of February
+(datetime.date(2024, 2, 1), datetime.date(2024, 3, 1))
+>>> month_hours(date(2024, 2, 10)), list(month_keys(date(2024, 11, 20), date(2025, 1, 2)))
+(696, ['2024-11', '2024-12', '2025-01'])
+>>> month_period(date(2024, 12, 15))[1].isoformat()
+'2025-01-01T00:00:00+00:00'
 """
 
 from __future__ import annotations
@@ -25,78 +26,93 @@ UTC = timezone.utc
 ONE_DAY = timedelta(days=1)
 
 
-def _as_date(d: date | datetime) -> date:
-    return d.astimezone(UTC).date() if isinstance(d, datetime) else d
+def month_start(d: date, back: int = 0) -> date:
+    """The first day of the month ``back`` months before ``d``'s month."""
+    y, m = divmod(d.year * 12 + (d.month - 1) - back, 12)
+    return date(y, m + 1, 1)
 
 
-def month_start(d: date | datetime, offset: int = 0) -> date:
-    """The first day of ``d``'s month moved by ``offset`` months (negative goes back)."""
-    d = _as_date(d)
-    n = d.year * 12 + (d.month - 1) + offset
-    return date(n // 12, n % 12 + 1, 1)
+def next_month(d: date) -> date:
+    """The first day of the month after ``d``'s."""
+    return month_start(d, back=-1)
 
 
-def add_months(d: date | datetime, n: int) -> date:
-    """The first day of the month ``n`` months after ``d``'s month (``add_months(d, 1)`` = next month)."""
-    return month_start(d, n)
-
-
-def month_bounds_date(d: date | datetime) -> tuple[date, date]:
-    """``[first day of d's month, first day of the next month)``."""
-    return month_start(d), month_start(d, 1)
-
-
-def month_bounds(d: date | datetime) -> tuple[datetime, datetime]:
-    """``d``'s calendar month as aware UTC datetimes (a FOCUS billing period)."""
-    s, e = month_bounds_date(d)
-    return midnight(s), midnight(e)
-
-
-def month_key(d: date | datetime) -> str:
-    """``YYYY-MM``."""
-    d = _as_date(d)
-    return f"{d.year:04d}-{d.month:02d}"
-
-
-def days_in_month(d: date | datetime) -> int:
-    d = _as_date(d)
+def days_in_month(d: date) -> int:
     return monthrange(d.year, d.month)[1]
 
 
-def month_hours(d: date | datetime) -> int:
+def month_bounds(d: date) -> tuple[date, date, str]:
+    """The calendar month containing ``d``: (first day, first day of the next month, ``YYYY-MM``)."""
+    s = month_start(d)
+    return s, next_month(s), s.strftime("%Y-%m")
+
+
+def quarter_bounds(d: date) -> tuple[date, date, str]:
+    """The calendar quarter containing ``d``: (first day, first day of the next quarter, ``YYYY-Qn``)."""
+    q = (d.month - 1) // 3
+    s = date(d.year, 3 * q + 1, 1)
+    return s, month_start(s, back=-3), f"{d.year}-Q{q + 1}"
+
+
+def year_bounds(d: date) -> tuple[date, date, str]:
+    return date(d.year, 1, 1), date(d.year + 1, 1, 1), str(d.year)
+
+
+def months(start: date, end: date) -> Iterator[date]:
+    """First days of the months overlapping ``[start, end)``."""
+    m = month_start(start)
+    while m < end:
+        yield m
+        m = next_month(m)
+
+
+def same_days_previous_month(start: date, end: date) -> tuple[date, date]:
+    """The span of the previous month that a month-to-date span ``[start, end)`` is compared with.
+
+    ``start`` is the first of a month and ``end`` at most the first of the next; the previous month
+    contributes the same number of days, or all its days when it is shorter (March 1-30 is compared
+    with the whole of February).
+    """
+    prev = month_start(start, back=1)
+    n = min((end - start).days, days_in_month(prev))
+    return prev, prev + timedelta(days=n)
+
+
+def day_span(start: date, end: date) -> str:
+    """``2026-11-01..2026-11-14`` for ``[2026-11-01, 2026-11-15)`` (inclusive days, as people read them)."""
+    last = end - timedelta(days=1)
+    return start.isoformat() if last == start else f"{start.isoformat()}..{last.isoformat()}"
+
+
+def add_months(d: date, n: int) -> date:
+    """The first day of the month ``n`` months after ``d``'s (``n`` may be negative)."""
+    return month_start(d, back=-n)
+
+
+def month_key(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def month_keys(start: date, end: date) -> Iterator[str]:
+    """The ``YYYY-MM`` keys of the months overlapping ``[start, end)`` (store partitions are monthly)."""
+    for m in months(start, end):
+        yield month_key(m)
+
+
+def month_hours(d: date) -> int:
     """Hours in ``d``'s month (monthly prices are per calendar month: 672 to 744 hours)."""
     return days_in_month(d) * 24
-
-
-def months(start: date | datetime, end: date | datetime) -> Iterator[str]:
-    """The ``YYYY-MM`` keys of every month that ``[start, end)`` touches."""
-    s, e = _as_date(start), _as_date(end)
-    m = month_start(s)
-    while m < e:
-        yield month_key(m)
-        m = month_start(m, 1)
-
-
-def quarter_bounds(d: date | datetime) -> tuple[date, date]:
-    """The calendar quarter holding ``d``."""
-    d = _as_date(d)
-    first = date(d.year, 3 * ((d.month - 1) // 3) + 1, 1)
-    return first, month_start(first, 3)
-
-
-def quarter_key(d: date | datetime) -> str:
-    d = _as_date(d)
-    return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
-
-
-def year_bounds(d: date | datetime) -> tuple[date, date]:
-    d = _as_date(d)
-    return date(d.year, 1, 1), date(d.year + 1, 1, 1)
 
 
 def midnight(d: date) -> datetime:
     """``d`` 00:00 UTC."""
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def month_period(d: date) -> tuple[datetime, datetime]:
+    """``d``'s calendar month as aware UTC datetimes: a FOCUS billing period."""
+    s, e, _ = month_bounds(d)
+    return midnight(s), midnight(e)
 
 
 def day_bounds(d: date) -> tuple[datetime, datetime]:

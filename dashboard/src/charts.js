@@ -38,20 +38,33 @@ function table(caption, labels, series, currency, labelHeader) {
             s.format ? s.format(s.values[i]) : fmtMoney(s.values[i], currency)))))))));
 }
 
+const PARTIAL = " (partial)";
+
+/** "#2563eb" → "#2563eb66": the same colour, see-through, for a period that is not over yet. */
+function faded(color) {
+  return /^#[0-9a-f]{6}$/i.test(color) ? `${color}66` : color;
+}
+
 /**
  * A bar (optionally stacked) or line chart in a <figure> with its data table.
  * series: [{label, values: [decimal strings], color?, format?}]
+ * partial: one boolean per label, true for a period not over yet (today so far): labelled "(partial)",
+ * drawn dashed (lines) or faded (bars), so a partial day never reads as a fall in spend.
  */
 export function chart({ id, title, labels, series, currency = "USD", stacked = false, type = "bar",
-  horizontal = false, labelHeader = "Date", yFormat = null, max = null }) {
+  horizontal = false, labelHeader = "Date", yFormat = null, max = null, partial = null }) {
+  const isPartial = (i) => Boolean(partial && partial[i]);
+  const shown = labels.map((l, i) => (isPartial(i) ? `${l}${PARTIAL}` : l));
+  const partialLabels = labels.filter((l, i) => isPartial(i));
   const canvas = h("canvas", { role: "img", "aria-label": `${title} (chart; the data table follows)` });
   const box = h("div", { class: "chart-box" }, canvas);
   // horizontal bars grow with their categories (CSSOM style: allowed by the CSP, unlike style="")
   if (horizontal) box.style.height = `${Math.max(220, 40 + labels.length * (8 + 10 * series.length))}px`;
-  const fig = h("figure", { class: "chart", id, "data-points": String(labels.length) },
+  const fig = h("figure", { class: "chart", id, "data-points": String(labels.length),
+    "data-partial": partialLabels.length ? partialLabels.join(",") : null },
     h("figcaption", {}, title),
     box,
-    table(title, labels, series, currency, labelHeader));
+    table(title, shown, series, currency, labelHeader));
   const fmtTick = yFormat || ((v) => fmtMoneyShort(String(v), currency));
   const valueAxis = {
     stacked, beginAtZero: true, ticks: { callback: (v) => fmtTick(v) }, ...(max !== null ? { max } : {}),
@@ -59,16 +72,21 @@ export function chart({ id, title, labels, series, currency = "USD", stacked = f
   const c = new Chart(canvas, {
     type,
     data: {
-      labels,
-      datasets: series.map((s, i) => ({
-        label: s.label,
-        data: s.values.map(plotNumber),
-        raw: s.values,
-        backgroundColor: s.color || PALETTE[i % PALETTE.length],
-        borderColor: s.color || PALETTE[i % PALETTE.length],
-        borderWidth: type === "line" ? 2 : 0,
-        pointRadius: 0,
-      })),
+      labels: shown,
+      datasets: series.map((s, i) => {
+        const color = s.color || PALETTE[i % PALETTE.length];
+        return {
+          label: s.label,
+          data: s.values.map(plotNumber),
+          raw: s.values,
+          backgroundColor: type === "bar" && partial ? labels.map((_, j) => (isPartial(j) ? faded(color) : color)) : color,
+          borderColor: color,
+          borderWidth: type === "line" ? 2 : 0,
+          // a line into a partial period is dashed and its point drawn: "so far", not a drop
+          segment: partial ? { borderDash: (ctx) => (isPartial(ctx.p1DataIndex) ? [6, 4] : undefined) } : undefined,
+          pointRadius: partial ? labels.map((_, j) => (isPartial(j) ? 3 : 0)) : 0,
+        };
+      }),
     },
     options: {
       responsive: true,

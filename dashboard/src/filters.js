@@ -1,7 +1,7 @@
 // The filter bar: date range (with presets), provider, account and tag. Every change updates the URL.
 
 import { h, replace } from "./dom.js";
-import { lastDay, rangeDays, toFromLastDay } from "./state.js";
+import { lastDay, rangeEndingOn, toFromLastDay } from "./state.js";
 
 function select(id, label, value, choices, onChange) {
   const sel = h("select", { id, name: id, onchange: (e) => onChange(e.target.value) },
@@ -16,7 +16,8 @@ function select(id, label, value, choices, onChange) {
   return h("div", { class: "field" }, h("label", { for: id }, label), sel);
 }
 
-export function renderFilters(form, f, options, onChange) {
+/** `today` is the API's current day (the presets end on it); until the API has answered, presets wait. */
+export function renderFilters(form, f, options, onChange, today = null) {
   const opts = options || { providers: [], accounts: [], tags: {} };
   const set = (patch) => onChange({ ...f, ...patch });
   const accounts = opts.accounts.filter((a) => !f.provider || a.provider === f.provider);
@@ -26,13 +27,14 @@ export function renderFilters(form, f, options, onChange) {
   replace(form,
     h("div", { class: "field" }, h("label", { for: "f-from" }, "From"),
       h("input", { id: "f-from", name: "from", type: "date", value: f.from, max: lastDay(f),
-        onchange: (e) => e.target.value && e.target.value < f.to && set({ from: e.target.value }) })),
+        onchange: (e) => e.target.value && (!f.to || e.target.value < f.to) && set({ from: e.target.value }) })),
     h("div", { class: "field" }, h("label", { for: "f-to" }, "Through"),
       h("input", { id: "f-to", name: "to", type: "date", value: lastDay(f), min: f.from,
-        onchange: (e) => e.target.value && e.target.value >= f.from && set({ to: toFromLastDay(e.target.value) }) })),
+        onchange: (e) => e.target.value && (!f.from || e.target.value >= f.from)
+          && set({ to: toFromLastDay(e.target.value) }) })),
     h("div", { class: "field presets", role: "group", "aria-label": "Quick ranges" },
       [7, 30, 90].map((d) => h("button", { type: "button", class: "preset", "data-days": String(d),
-        onclick: () => set(rangeDays(d)) }, `${d} days`))),
+        disabled: !today, onclick: () => today && set(rangeEndingOn(today, d)) }, `${d} days`))),
     select("f-provider", "Provider", f.provider, opts.providers.map((p) => ({ value: p, label: p })),
       (v) => set({ provider: v, account: "" })),
     select("f-account", "Account", f.account, accounts.map((a) => ({ value: a.id, label: `${a.id} (${a.provider})` })),

@@ -34,6 +34,12 @@ export function fmtPct(value) {
   return `${s.startsWith("-") ? "" : "+"}${s} %`;
 }
 
+/** A change the API could not compute (an empty or open period) is "n/a — <why>", never a -100 %. */
+export function fmtChange(value, reason) {
+  if (value === null || value === undefined || value === "") return reason ? `n/a — ${reason}` : "n/a";
+  return fmtPct(value);
+}
+
 export function fmtUtil(value) {
   if (value === null || value === undefined || value === "") return "—";
   return `${value} %`;
@@ -45,6 +51,7 @@ export function plotNumber(amount) {
   return Number.isFinite(n) ? n : 0;
 }
 
+/** "12 min ago" relative to `now` (ms; the views pass the API's generated_at, so the API's clock). */
 export function fmtAgo(iso, now = Date.now()) {
   if (!iso) return "never";
   const t = Date.parse(iso);
@@ -56,9 +63,18 @@ export function fmtAgo(iso, now = Date.now()) {
   return `${Math.round(s / 86400)} days ago`;
 }
 
-/** Days between an ISO day and today (UTC); used for data freshness. */
-export function daysOld(day, now = new Date()) {
+/** "2026-12-01 09:30:00 UTC" (seconds; the ledger keeps milliseconds). */
+export function fmtTime(iso) {
+  if (!iso) return "";
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "unknown";
+  return `${new Date(t).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/** Days between an ISO day and `today` (an ISO day: the API's; or a Date); used for data freshness. */
+export function daysOld(day, today = new Date()) {
   const d = Date.UTC(+day.slice(0, 4), +day.slice(5, 7) - 1, +day.slice(8, 10));
+  const now = typeof today === "string" ? new Date(`${today}T00:00:00Z`) : today;
   const t = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   return Math.round((t - d) / 86400000);
 }

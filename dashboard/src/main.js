@@ -20,6 +20,7 @@ let filters = readFilters();
 let loadSeq = 0;
 let timer = null;
 let lastData = null;
+let apiToday = null; // the API's current day: presets and "partial day" labels follow the API's clock
 
 function setStatus(kind, ...children) {
   const el = $("status");
@@ -104,11 +105,21 @@ async function load({ quiet = false } = {}) {
     const data = await apiGet(`/v1/dashboard/${page}`, toParams(filters));
     if (seq !== loadSeq) return; // a newer load (filter change) superseded this one
     lastData = data;
-    renderFilters($("filters"), filters, data.options, onFilters);
+    apiToday = data.today || apiToday;
+    if (!filters.from || !filters.to) {
+      // no range in the URL: the API chose its default; the URL now says which, so a link reproduces it
+      filters = { ...filters, from: filters.from || data.from, to: filters.to || data.to };
+      writeUrl(filters, false);
+      updateNav();
+    }
+    renderFilters($("filters"), filters, data.options, onFilters, apiToday);
     destroyCharts();
     const empty = view.isEmpty(data);
-    replace(content, ...view.render(data, { filters, params: toParams(filters), apiGet }));
-    const at = new Date().toLocaleTimeString("en-GB", { hour12: false });
+    const now = Date.parse(data.generated_at);
+    replace(content, ...view.render(data, { filters, params: toParams(filters), apiGet,
+      now: Number.isNaN(now) ? Date.now() : now, today: data.today }));
+    const at = data.generated_at ? `${data.generated_at.slice(11, 19)} UTC`
+      : new Date().toLocaleTimeString("en-GB", { hour12: false });
     setStatus(empty ? "empty" : "ready",
       empty ? "No cost data for this selection. Widen the date range or clear a filter. " : "",
       h("span", { class: "muted" }, `Updated ${at}; refreshes every ${(await loadConfig()).refreshSeconds} s.`));
@@ -125,7 +136,7 @@ async function boot() {
   const cfg = await loadConfig();
   writeUrl(filters, false);
   updateNav();
-  renderFilters($("filters"), filters, null, onFilters);
+  renderFilters($("filters"), filters, null, onFilters, apiToday);
   $("key-button").addEventListener("click", () => keyDialog(""));
   window.addEventListener("popstate", () => { filters = readFilters(); updateNav(); load(); });
   document.addEventListener("visibilitychange", () => { if (!document.hidden) load({ quiet: true }); });

@@ -1,5 +1,11 @@
 """The local stack as a user runs it: DynamoDB Local + the API (chalice local) with the demo estate,
-the built dashboard behind the local static server, and headless Debian Chromium (Playwright)."""
+the built dashboard behind the local static server, and headless Debian Chromium (Playwright).
+
+Everything runs at one pinned clock, ``E2E_NOW`` (the 1st of a month, 09:30 UTC): the API through
+``CLOUDTALLY_NOW``, the demo estate and the alert evaluator. The browser keeps the real clock on
+purpose: the pages take "today" and "now" from the API (its default range, ``today``, ``generated_at``),
+so what they show does not depend on the day the tests run or on the browser's clock.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import os
 import shutil
 import sys
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,29 +27,66 @@ XSS = "<img src=x onerror=alert(1)>"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 
 sys.path.insert(0, str(ROOT / "scripts"))
+from tests.helpers import FIRST_OF_MONTH, pinned, pinned_env  # noqa: E402
+
+E2E_NOW = FIRST_OF_MONTH
+# the 1st of the month at 09:30: AWS has spent a little over 1 % of E2E_BUDGET so far and is forecast above it
+E2E_BUDGET = {"id": "e2e-aws", "name": "AWS (e2e)", "amount": "5000.00", "currency": "USD", "period": "monthly",
+              "scope": {"provider": "AWS"}, "thresholds": [{"percentage": 1, "type": "actual"},
+                                                          {"percentage": 50, "type": "actual"},
+                                                          {"percentage": 100, "type": "forecast"}]}
+# an alert an evaluator has claimed and is still publishing (its lease runs): pending, not acknowledged
+E2E_PENDING = {"id": "e2e-pending", "name": "Company (e2e)", "amount": "10000.00", "currency": "USD",
+               "period": "monthly", "thresholds": [{"percentage": 1, "type": "actual"}]}
+E2E_PENDING_KEY = "budget#e2e-pending#2026-12#actual#1"
+
+
+def _alerts(store, cfg, moto_endpoint) -> dict:
+    """Budgets and one evaluation at E2E_NOW against moto's SNS: the COO page's "Alerts sent" rows."""
+    import dataclasses
+
+    import boto3
+
+    from cloudtally.alerts import AlertEvaluator, dedup_id
+    from cloudtally.budgets import BudgetService
+    from cloudtally.store.budgets_repo import AlertLedger
+    sns = boto3.client("sns", endpoint_url=moto_endpoint, region_name="us-east-1")
+    topic = sns.create_topic(Name=f"e2e-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    budgets = BudgetService(store, clock=cfg.clock)
+    budgets.create(E2E_BUDGET)
+    budgets.create(E2E_PENDING)
+    assert AlertLedger(store, clock=cfg.clock.timestamp).claim(E2E_PENDING_KEY, dedup_id(E2E_PENDING_KEY))
+    report = AlertEvaluator(store, sns, dataclasses.replace(cfg, sns_topic_arn=topic)).run(anomalies=False)
+    published = sorted(p["key"] for p in report.published)
+    assert published == ["budget#e2e-aws#2026-12#actual#1", "budget#e2e-aws#2026-12#forecast#100"], report.to_dict()
+    assert report.already_claimed == 1 and not report.failed
+    return report.to_dict()
 
 
 @pytest.fixture(scope="session")
-def demo_stack(ddb_endpoint, tmp_path_factory):
-    """An API over HTTP on its own table with the demo estate plus one record tagged with an XSS payload."""
+def demo_stack(ddb_endpoint, moto_endpoint, tmp_path_factory):
+    """An API over HTTP on its own table with the demo estate plus one record tagged with an XSS payload,
+    a budget and the alert it sent, all at the pinned E2E_NOW."""
     from cloudtally import devstack
     from cloudtally.api.service import ApiService
     from cloudtally.config import Settings
     from cloudtally.demo import load_demo
     from cloudtally.store import Store
 
-    today = datetime.now(timezone.utc).date()
-    cfg = Settings(table=f"e2e-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=ddb_endpoint, auth_cache_seconds=0)
+    today = E2E_NOW.date()
+    cfg = Settings(table=f"e2e-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=ddb_endpoint, auth_cache_seconds=0,
+                   clock=pinned(E2E_NOW))
     store = Store(cfg)
     store.create_table()
-    load_demo(store, end=today)
+    load_demo(store, now=E2E_NOW)
     store.refresh(today - timedelta(days=200), today + timedelta(days=1))  # as the post-ingest refresh leaves it
+    alerts = _alerts(store, cfg, moto_endpoint)
     svc = ApiService(cfg, store)
     keys = {scope: svc.keys.create(f"e2e-{scope}", [scope]) for scope in ("ingest", "read")}
     port = devstack.free_port()
     log = tmp_path_factory.mktemp("api") / "api.log"
     proc = devstack.start_api(port, {"CLOUDTALLY_TABLE": cfg.table, "CLOUDTALLY_DYNAMODB_ENDPOINT": ddb_endpoint,
-                                     "CLOUDTALLY_AUTH_CACHE_SECONDS": "0",
+                                     "CLOUDTALLY_AUTH_CACHE_SECONDS": "0", **pinned_env(E2E_NOW),
                                      # DynamoDB Local (no -sharedDb) keeps one namespace per access key and region:
                                      # the API must use this process's, or it cannot see the table
                                      **{k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
@@ -65,7 +108,8 @@ def demo_stack(ddb_endpoint, tmp_path_factory):
         for view in ("overview", "cfo", "coo", "infrastructure"):
             requests.get(f"{url}/v1/dashboard/{view}", timeout=60, headers={
                 "X-CloudTally-Key-Id": keys["read"]["id"], "X-CloudTally-Key-Secret": keys["read"]["secret"]})
-        yield {"url": url, "keys": keys, "store": store, "today": today, "log": log}
+        yield {"url": url, "keys": keys, "store": store, "today": today, "now": E2E_NOW, "log": log,
+               "alerts": alerts}
     finally:
         devstack.stop(proc)
         store.delete_table()

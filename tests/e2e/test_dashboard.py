@@ -194,3 +194,61 @@ def test_keyboard_reaches_skip_link_pages_and_filters(page, dashboard):
     page.locator("#chart-teams summary").focus()
     page.keyboard.press("Enter")      # the chart's data table opens from the keyboard
     assert page.locator("#chart-teams details").get_attribute("open") is not None
+
+
+def test_cfo_on_the_first_of_a_month_shows_today_so_far_and_no_fake_fall(page, dashboard, demo_stack):
+    """The 1st at 09:30 (the pinned clock): month to date is today's provisional cost so far, labelled;
+    month over month is "n/a" with its reason, never -100 %."""
+    today = demo_stack["today"].isoformat()
+    page.goto(dashboard["url"] + "/dashboard/cfo")
+    wait_ready(page)
+    q = parse_qs(urlsplit(page.url).query)
+    assert (q["from"], q["to"]) == (["2026-11-02"], ["2026-12-02"])   # the API's default range, by its clock
+    so_far = api_summary(demo_stack, {"from": today, "to": "2026-12-02", "granularity": "total"})
+    expected = so_far["totals"]["USD"]["EffectiveCost"]
+    mtd = page.locator("#mtd .kpi-value")
+    assert mtd.get_attribute("data-amount") == expected and Decimal(expected) > 0
+    assert page.text_content("#mtd .kpi-label") == "Month to date (2026-12)"
+    assert page.text_content("#mtd .kpi-note") == (f"as of {today}; includes {usd(expected)} so far today "
+                                                   f"({today}, provisional: the day is still open)")
+    mom = page.text_content("#mom .kpi-value")
+    assert mom == "n/a — no closed day in 2026-12 yet: today (2026-12-01) is still open"
+    assert "%" not in mom
+    rows = {r.locator("td").nth(0).text_content(): r.locator("td").nth(2).text_content()
+            for r in page.locator("#months-table tbody tr").all()}
+    assert rows["2026-12 (to date)"] == mom
+    assert rows["2026-11"].endswith(" %") and not rows["2026-11"].startswith("-100")
+    assert page.get_attribute("#chart-months", "data-partial") == "2026-12"
+    assert page.console_errors == []
+
+
+def test_coo_marks_todays_partial_day_in_the_cost_per_service_chart(page, dashboard, demo_stack):
+    today = demo_stack["today"].isoformat()
+    page.goto(dashboard["url"] + "/dashboard/coo")
+    wait_ready(page)
+    fig = page.locator("#chart-service-trend")
+    assert fig.get_attribute("data-partial") == today
+    labels = fig.locator("tbody th").all_text_contents()
+    assert labels[-1] == f"{today} (partial)" and all("(partial)" not in x for x in labels[:-1])
+    assert "Dashed: 2026-12-01 is still open" in page.text_content("#service-trend-partial")
+    assert page.console_errors == []
+
+
+def test_alerts_sent_show_when_claimed_and_when_sns_acknowledged(page, dashboard, demo_stack):
+    page.goto(dashboard["url"] + "/dashboard/coo")
+    wait_ready(page)
+    rows = page.locator("#alerts-table tbody tr")
+    heads = page.locator("#alerts-table thead th").all_text_contents()
+    assert heads == ["Alert", "Budget", "Threshold", "Status", "Claimed", "Sent (SNS acknowledged)"]
+    got = {}
+    for r in rows.all():
+        cells = r.locator("td").all_text_contents()
+        got[(cells[1], cells[2])] = (cells[3], cells[4], cells[5])
+    at = "2026-12-01 09:30:00 UTC (0 s ago)"    # the evaluator ran at the pinned clock; the page is at it too
+    assert got == {
+        ("AWS (e2e)", "actual 1 %"): ("sent", at, at),
+        ("AWS (e2e)", "forecast 100 %"): ("sent", at, at),
+        ("Company (e2e)", "actual 1 %"): ("pending", at, "not yet: SNS has not acknowledged it; the next evaluation retries"),
+    }
+    assert "never" not in page.text_content("#alerts-table")
+    assert page.console_errors == []

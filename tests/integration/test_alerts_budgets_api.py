@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
+from tests.conftest import TEST_NOW
 from tests.helpers import key_headers, rec
 
 pytestmark = pytest.mark.integration
-TODAY = datetime.now(timezone.utc).date()
+TODAY = TEST_NOW.date()   # the in-process API's clock (the settings fixture pins it)
 
 
 def call(api, method, path, key, body=None):

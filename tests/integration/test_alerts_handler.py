@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-from datetime import datetime, timezone
 
 import pytest
 
@@ -43,7 +42,7 @@ def test_touched_days_come_from_dirty_markers_only():
 def test_post_ingest_event_alerts_and_a_failed_publish_raises(store, settings, sns_sqs):
     sns, sqs, topic, q = sns_sqs
     cfg = dataclasses.replace(settings, sns_topic_arn=topic)
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = cfg.clock.today().isoformat()   # the evaluator runs at the settings' pinned clock
     BudgetRepo(store).create(parse_budget({"id": "h", "name": "H", "amount": "10", "currency": "USD",
                                            "thresholds": [{"percentage": 100, "type": "actual"}]}))
     store.write_records([parse_record(rec(BilledCost="12", ChargePeriodStart=f"{today}T00:00:00Z",

@@ -155,3 +155,27 @@ def test_a_new_month_alerts_again(store, settings, sns_sqs):
     ev.run(at("2024-10", 7), anomalies=False)
     msgs = drain(sqs, q)
     assert sorted(m["message"]["period"]["label"] for m in msgs) == ["2024-09", "2024-10"]
+
+
+def test_the_ledger_records_when_an_alert_was_claimed_retried_and_acknowledged(store):
+    from cloudtally.store.budgets_repo import AlertLedger
+    t0 = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc).timestamp()
+    ticks = iter([t0, t0, t0 + 60.25, t0 + 60.25, t0 + 61])
+    ledger = AlertLedger(store, lease_seconds=300, clock=lambda: next(ticks))
+    # GIVEN a claim whose publish failed (released) WHEN the next evaluation claims it again and SNS acknowledges
+    assert ledger.claim("budget#x#2026-12#actual#50", "d1")
+    ledger.release("budget#x#2026-12#actual#50", "ConnectionError: injected")
+    assert ledger.claim("budget#x#2026-12#actual#50", "d1")
+    pending = ledger.get("budget#x#2026-12#actual#50")
+    ledger.mark_sent("budget#x#2026-12#actual#50", "m-1")
+    sent = ledger.get("budget#x#2026-12#actual#50")
+    # THEN the first claim, the claim that published and the acknowledgment each have their time
+    assert (pending["state"], pending["sent_at"], pending["attempts"]) == ("pending", None, 2)
+    assert (sent["state"], sent["claimed_at"], sent["last_claimed_at"], sent["sent_at"]) == (
+        "sent", "2026-12-01T09:30:00Z", "2026-12-01T09:31:00.250Z", "2026-12-01T09:31:01Z")
+    # a claim stored before these times were recorded reports none rather than a made-up one
+    store._call("PutItem", {"TableName": store.table, "Item": {
+        "pk": {"S": "L#old"}, "sk": {"S": "L"}, "st": {"S": "sent"}, "lu": {"N": "1"}, "n": {"N": "1"},
+        "did": {"S": "d0"}, "mid": {"S": "m-0"}}}, "write")
+    old = ledger.get("old")
+    assert (old["state"], old["claimed_at"], old["sent_at"]) == ("sent", None, None)

@@ -212,7 +212,7 @@ def _snapshot(ts: int, rate: str = "0.096"):
 
 
 def test_openfinops_register_and_twelve_snapshots_count_the_hour_once(api, keys, store):
-    from datetime import datetime, timedelta, timezone
+    from datetime import timedelta
 
     from cloudtally.money import dumps
     h = key_headers(keys["ingest"], **{"Content-Type": "application/json"})
@@ -220,8 +220,9 @@ def test_openfinops_register_and_twelve_snapshots_count_the_hour_once(api, keys,
            "agent_type": "aws_telemetry", "agent_version": "1.0.0", "config": {"interval": 300}}
     r = api.http.post("/api/v1/agents/register", headers=h, body=json.dumps(reg))
     assert r.status_code == 200
-    # two recent hours (metric points older than their 30-day retention are dropped on arrival)
-    start = (datetime.now(timezone.utc) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    # two recent hours by the store's pinned clock (metric points older than their 30-day retention are
+    # dropped on arrival)
+    start = (store.cfg.clock.now() - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
     hour = int(start.timestamp())
     for i in range(12):  # every 5 minutes
         r = api.http.post("/api/v1/telemetry/ingest", headers=h, body=dumps(_snapshot(hour + 300 * i)))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import urllib.request
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -12,31 +10,23 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import key_headers
+from tests.helpers import key_headers, load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture
 def demo(moto_endpoint, live_api, monkeypatch, no_table):
     urllib.request.urlopen(urllib.request.Request(moto_endpoint + "/moto-api/reset", method="POST"), timeout=30)
-    seeded = _load(ROOT / "scripts" / "seed_moto_aws.py", "seed_moto_aws").seed(moto_endpoint)
+    seeded = load_module(ROOT / "scripts" / "seed_moto_aws.py", "seed_moto_aws").seed(moto_endpoint)
     # the function's whole configuration: the API URL and a key with only the ingest scope (no table)
     assert live_api["keys"]["ingest"]["scopes"] == ["ingest"]
     for k, v in {"AWS_ENDPOINT_URL": moto_endpoint, "CLOUDTALLY_API_URL": live_api["url"],
                  "CLOUDTALLY_API_KEY_ID": live_api["keys"]["ingest"]["id"],
                  "CLOUDTALLY_API_KEY_SECRET": live_api["keys"]["ingest"]["secret"]}.items():
         monkeypatch.setenv(k, v)
-    handler = _load(ROOT / "functions" / "aws" / "handler.py", "aws_collector_handler")
+    handler = load_module(ROOT / "functions" / "aws" / "handler.py", "aws_collector_handler")
     return seeded, handler
 
 

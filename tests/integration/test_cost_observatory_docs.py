@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import io
 import textwrap
+import types
 from decimal import Decimal
 
 import pytest
@@ -80,13 +82,27 @@ cost_obs.create_budget(budget)
 '''
 
 
+def pinned_imports(now) -> dict:
+    """Builtins for the example whose ``import time`` gives a clock pinned at ``now`` (the example's text
+    stays the docs' own; only the clock it reads is the test's)."""
+    clock = types.SimpleNamespace(time=lambda: now.timestamp())
+    real = builtins.__import__
+
+    def imp(name, *args, **kwargs):
+        return clock if name == "time" else real(name, *args, **kwargs)
+
+    return {**vars(builtins), "__import__": imp}
+
+
 def test_docs_cost_observatory_example_runs_against_the_api(live_api, monkeypatch):
     admin = live_api["keys"]["admin"]
     monkeypatch.setenv("CLOUDTALLY_API_URL", live_api["url"])
     monkeypatch.setenv("CLOUDTALLY_API_KEY_ID", admin["id"])
     monkeypatch.setenv("CLOUDTALLY_API_KEY_SECRET", admin["secret"])
+    # the example, the observatory and the API all run at the API's pinned clock
+    monkeypatch.setenv("CLOUDTALLY_NOW", live_api["now"].isoformat())
     out = io.StringIO()
-    ns: dict = {}
+    ns: dict = {"__builtins__": pinned_imports(live_api["now"])}
     with contextlib.redirect_stdout(out):
         exec(compile(textwrap.dedent(DOCS_EXAMPLE), "openfinops-docs-example", "exec"), ns)
     text = out.getvalue()
@@ -101,4 +117,5 @@ def test_docs_cost_observatory_example_runs_against_the_api(live_api, monkeypatc
     assert st["spent"] == Decimal("3.5") and st["thresholds"][0]["percentage"] == "80"
     from cloudtally.store.budgets_repo import BudgetRepo
     stored = BudgetRepo(live_api["store"]).get("monthly-ai-budget")
-    assert stored.scope == {"provider": ["AWS"], "tags": {"team": ["ml-research"]}} and stored.start is not None
+    assert stored.scope == {"provider": ["AWS"], "tags": {"team": ["ml-research"]}}
+    assert stored.start == live_api["now"].date()

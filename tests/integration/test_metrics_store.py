@@ -12,9 +12,11 @@ from botocore.exceptions import ClientError
 from cloudtally.errors import StoreError
 from cloudtally.focus import MetricPoint, iso
 from cloudtally.money import fmt
+from tests.conftest import TEST_NOW
 
-# two days ago: well inside the 30-day retention, a whole UTC day in the past
-DAY = (datetime.now(timezone.utc) - timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+# two days before the store's pinned clock (tests/conftest.py TEST_NOW): inside the 30-day retention, a
+# whole UTC day in the past
+DAY = (TEST_NOW - timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
 NEXT = DAY.date() + timedelta(days=1)
 CPU = "cpu_utilization"
 

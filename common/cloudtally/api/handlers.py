@@ -60,13 +60,12 @@ def metrics(svc: Any, req: Request) -> Any:
 
 def export_focus(svc: Any, req: Request) -> Reply:
     from ..importers.export import export_page
-    text, headers = export_page(svc.store, dict(req.query))
+    text, headers = export_page(svc.store, dict(req.query), today=svc.clock.today())
     return Reply(text, headers=headers, raw=True)
 
 
 def dashboard_view(svc: Any, req: Request) -> Any:
-    from ..dashboard_data import build
-    return build(svc.store, req.params["view"], req.query, today=svc.now().date())
+    return svc.dashboard(req.params["view"], req.query)
 
 
 # ---------------------------------------------------------------------------------------------- collectors
@@ -127,8 +126,7 @@ def revoke_key(svc: Any, req: Request) -> Any:
 
 # ---------------------------------------------------------------------------------------------- budgets
 def _budgets(svc: Any) -> Any:
-    from ..budgets import BudgetService
-    return BudgetService(svc.store)
+    return svc.budgets()
 
 
 def create_budget(svc: Any, req: Request) -> Reply:
@@ -142,7 +140,7 @@ def list_budgets(svc: Any, req: Request) -> Any:
 def budget_status(svc: Any, req: Request) -> Any:
     p = _no_params(req, ("budget_id",))
     bid = p.get("budget_id")
-    return _budgets(svc).status(svc.now(), budget_id=bid if isinstance(bid, str) and bid else None)
+    return _budgets(svc).status(budget_id=bid if isinstance(bid, str) and bid else None)
 
 
 def get_budget(svc: Any, req: Request) -> Any:
@@ -158,7 +156,7 @@ def delete_budget(svc: Any, req: Request) -> Any:
 
 
 def list_anomalies(svc: Any, req: Request) -> Any:
-    return _budgets(svc).list_anomalies(req.query, today=svc.now().date())
+    return _budgets(svc).list_anomalies(req.query)
 
 
 def mark_anomaly_expected(svc: Any, req: Request) -> Any:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from functools import cached_property
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from .. import focus
-from ..focus import UTC
 from ..auth import KeyService, Principal
+from ..clock import Clock
 from ..config import Settings, settings as load_settings
 from ..errors import BadRequest, PayloadTooLarge
 from . import body, openfinops
@@ -19,16 +19,19 @@ log = logging.getLogger("cloudtally.api")
 
 
 class ApiService:
-    commit_budget_s = 20.0      # seconds one commit call of a period replace may spend (API Gateway allows 29)
+    """The operations over one store, at one clock: ``clock`` (else ``cfg.clock``, which
+    ``CLOUDTALLY_NOW`` pins) is "now" for default date ranges, the dashboard views and budgets."""
 
-    def __init__(self, cfg: Settings | None = None, store: Any = None, *, clock: Callable[[], datetime] | None = None):
+    def __init__(self, cfg: Settings | None = None, store: Store | None = None, clock: Clock | None = None):
         self.cfg = cfg or load_settings()
         self._store = store
-        self._clock = clock
+        self.clock = clock or self.cfg.clock
+
+    commit_budget_s = 20.0      # seconds one commit call of a period replace may spend (API Gateway allows 29)
 
     def now(self) -> datetime:
         """The service's clock (a parameter: tests and local stacks pin it)."""
-        return self._clock() if self._clock is not None else datetime.now(UTC)
+        return self.clock.now()
 
     @cached_property
     def store(self):
@@ -73,18 +76,32 @@ class ApiService:
 
     def summary(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_params("summary", params)
-        return self.store.summary(_pq()(params))
+        return self.store.summary(self._query(params))
 
     def top_resources(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_params("top_resources", params)
         limit = _int_param(params, "limit", 10)
-        return self.store.top_resources(_pq()(params), limit=limit,
+        return self.store.top_resources(self._query(params), limit=limit,
                                         metric=params.get("metric") or "EffectiveCost")
 
     def records(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_params("records", params)
-        return self.store.list_records(_pq()(params, default_days=7), limit=_int_param(params, "limit", 100),
+        return self.store.list_records(self._query(params, default_days=7), limit=_int_param(params, "limit", 100),
                                        cursor=params.get("cursor") or None)
+
+    def _query(self, params: Mapping[str, Any], default_days: int = 30):
+        """The cost query of the parameters; a missing ``to`` is tomorrow by this service's clock."""
+        return _pq()(params, default_days=default_days, today=self.clock.today())
+
+    # ---------------------------------------------------------------- dashboard, budgets
+    def dashboard(self, view: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        from ..dashboard_data import build
+        return build(self.store, view, params, now=self.clock.now())
+
+    def budgets(self):
+        """Budget and anomaly operations (:class:`cloudtally.budgets.BudgetService`) at this clock."""
+        from ..budgets import BudgetService
+        return BudgetService(self.store, clock=self.clock)
 
     def collectors(self) -> dict[str, Any]:
         return {"collectors": self.store.collectors()}
@@ -118,7 +135,7 @@ class ApiService:
 
     def metrics(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_params("metrics", params)
-        q = _pq()(params, default_days=1)
+        q = self._query(params, default_days=1)
         name = params.get("name")
         if not name:
             raise BadRequest("name is required", details=[{"field": "name", "message": "required"}])

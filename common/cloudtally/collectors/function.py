@@ -47,6 +47,8 @@ def run_collector(name: str, *, env: Mapping[str, str] | None = None, event_conf
     from ..client import Client
 
     env = os.environ if env is None else env
+    from .. import clock
+    now = now or clock.from_env(env).now()     # CLOUDTALLY_NOW pins it (local stacks, tests); else the system clock
     spec = registry.get(name)
     secrets = Secrets(spec.all_secrets, env=env, fetch=fetch_secret)
     if client is None:

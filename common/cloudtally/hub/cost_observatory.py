@@ -25,12 +25,12 @@ Mapping onto CloudTally:
 * ``get_cost_summary(time_range_hours)`` covers the whole UTC days the range touches (CloudTally's
   rollups are daily) and returns ``total_cost``, ``by_provider``, ``by_service``, ``top_resources``
   (each ``{"resource_id", "cost", ...}``) in USD, plus ``from``/``to`` stating the days covered.
-  Amounts are :class:`~decimal.Decimal` (``f"{x:.2f}"`` works as with floats).
+  Amounts are :class:`~decimal.Decimal` (``f"{x:.2f}"`` works as with floats). "Now" is the
+  observatory's clock: ``clock=``, else ``CLOUDTALLY_NOW``, else the system clock.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -39,6 +39,7 @@ from typing import Any
 from ..api.openfinops import PROVIDERS, SERVICES
 from ..budgets import fx_table
 from ..client import Client, from_env
+from ..clock import Clock, from_env as clock_from_env
 from ..errors import CloudTallyError, ValidationError
 from ..focus import ONE_HOUR, UTC, hour_floor, iso
 from ..money import CONTEXT, ZERO, MoneyError, parse_amount
@@ -121,9 +122,11 @@ class Budget:
 class CostObservatory:
     """Centralized cost tracking and budget management over the CloudTally API."""
 
-    def __init__(self, collection_interval: float = 3600, *, client: Client | None = None):
+    def __init__(self, collection_interval: float = 3600, *, client: Client | None = None,
+                 clock: Clock | None = None):
         self.collection_interval = collection_interval
         self.client = client or from_env()
+        self.clock = clock or clock_from_env()
 
     def add_cost_entry(self, cost_entry: CostEntry) -> str:
         """Send one entry as a record; returns nothing useful to the docs' callers but the record id."""
@@ -142,7 +145,7 @@ class CostObservatory:
         return self.client.request("PUT", f"/v1/budgets/{budget.budget_id}", body=doc)[0]
 
     def get_cost_summary(self, time_range_hours: int = 24) -> dict[str, Any]:
-        now = datetime.now(UTC)
+        now = self.clock.now()
         start = now - timedelta(hours=time_range_hours)
         p = {"from": start.date().isoformat(), "to": (now.date() + timedelta(days=1)).isoformat()}
         fx = fx_table()
@@ -177,7 +180,7 @@ class CostObservatory:
         return {"total_cost": sum(by_provider.values(), ZERO), "currency": "USD", "by_provider": by_provider,
                 "by_service": by_service, "top_resources": resources, "time_range_hours": time_range_hours,
                 "from": p["from"], "to": p["to"], "unconverted": unconverted, "fx": fx.info(),
-                "generated_at": time.time()}
+                "generated_at": self.clock.timestamp()}
 
     def get_budget_status(self) -> dict[str, dict[str, Any]]:
         res = self.client.request("GET", "/v1/budgets/status")[0]

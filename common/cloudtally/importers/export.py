@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from typing import IO, Any, Iterator
 
 from .. import focus as F
@@ -100,18 +101,20 @@ def _params_spec() -> dict[str, Any]:
     return spec
 
 
-def export_page(store: Any, params: dict[str, Any], *, max_bytes: int = MAX_RESPONSE_BYTES) -> tuple[str, dict[str, str]]:
+def export_page(store: Any, params: dict[str, Any], *, max_bytes: int = MAX_RESPONSE_BYTES,
+                today: date | None = None) -> tuple[str, dict[str, str]]:
     """One response of ``GET /v1/export/focus``: whole days of CSV up to ``max_bytes``.
 
     A range larger than one response ends at a day boundary and names the next day in the
     ``X-CloudTally-Next-From`` header; requesting ``from=<that day>`` continues (the header row is
-    repeated, so every page is a complete CSV file).
+    repeated, so every page is a complete CSV file). Without ``to`` the range ends after ``today``
+    (the API passes its clock's day).
     """
     from ..api.params import PARAMS, check_params
     from ..query import parse_query
     PARAMS.setdefault("export_focus", _params_spec())
     check_params("export_focus", params)
-    q = parse_query(params)
+    q = parse_query(params, today=today)
     parts: list[str] = [",".join(COLUMNS) + "\n"]
     size = len(parts[0])
     headers = {"Content-Type": "text/csv; charset=utf-8",

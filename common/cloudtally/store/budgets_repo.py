@@ -3,7 +3,8 @@
 Item kinds (documented with the others in :mod:`.models`):
 
 * ``B`` / ``<budget id>``: a budget (``doc``: its JSON, amounts as strings)
-* ``L#<ledger key>`` / ``L``: an alert claim; ``st`` = ``pending`` | ``sent``, ``lu`` = lease end (ms)
+* ``L#<ledger key>`` / ``L``: an alert claim; ``st`` = ``pending`` | ``sent``, ``lu`` = lease end, ``ca`` =
+  first claimed, ``lc`` = last claimed, ``sa`` = sent (SNS acknowledged) (times in epoch ms)
 * ``N#<month>`` / ``<day>#<anomaly id>``: a detected anomaly (``doc``), ``st`` = ``open`` | ``expected``
 * ``S`` / ``<currency>#<dimension>=<value>``: an anomaly suppression (marked expected) until ``until``
 
@@ -16,7 +17,7 @@ next evaluation claims it again. A ``sent`` claim is never claimed again.
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Iterator
 
@@ -29,6 +30,7 @@ from ..money import dumps, loads
 from .repository import Store, _err_code
 
 LEDGER_TTL_DAYS = 400
+UTC = timezone.utc
 
 
 def _ccf(e: BaseException) -> bool:
@@ -116,6 +118,15 @@ def _query(store: Store, values: dict, cond: str, *, consistent: bool = False) -
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
 
+def _ms_iso(av: dict | None) -> str | None:
+    """An epoch-milliseconds attribute as ISO 8601 UTC (``2026-12-01T09:30:00.250Z``), None if absent."""
+    if not av:
+        return None
+    ms = int(av["N"])
+    t = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=(ms % 1000) * 1000)
+    return t.isoformat(timespec="milliseconds" if ms % 1000 else "seconds").replace("+00:00", "Z")
+
+
 class AlertLedger:
     """Conditional-write claims: ``claim`` → publish → ``mark_sent`` (or ``release`` on failure)."""
 
@@ -132,7 +143,7 @@ class AlertLedger:
         """True if this caller now owns the (unsent) alert ``key`` and must publish it."""
         now = int(self.clock() * 1000)
         item = {**self._key(key), "st": {"S": "pending"}, "lu": {"N": str(now + self.lease_ms)},
-                "n": {"N": "1"}, "did": {"S": dedup_id},
+                "n": {"N": "1"}, "did": {"S": dedup_id}, "ca": {"N": str(now)}, "lc": {"N": str(now)},
                 "ttl": {"N": str(int(self.clock()) + LEDGER_TTL_DAYS * 86400)}}
         try:
             self.store._call("PutItem", {"TableName": self.table, "Item": item,
@@ -144,7 +155,7 @@ class AlertLedger:
         try:  # an earlier claim that failed to publish (released) or whose owner died (lease over)
             self.store._call("UpdateItem", {
                 "TableName": self.table, "Key": self._key(key),
-                "UpdateExpression": "SET lu = :lu ADD n :one",
+                "UpdateExpression": "SET lu = :lu, lc = :now, ca = if_not_exists(ca, :now) ADD n :one",
                 "ConditionExpression": "st = :pending AND lu < :now",
                 "ExpressionAttributeValues": {":lu": {"N": str(now + self.lease_ms)}, ":one": {"N": "1"},
                                               ":pending": {"S": "pending"}, ":now": {"N": str(now)}}}, "write")
@@ -181,7 +192,10 @@ class AlertLedger:
         if not it:
             return None
         return {"state": it["st"]["S"], "attempts": int(it["n"]["N"]), "dedup_id": it["did"]["S"],
-                "message_id": it.get("mid", {}).get("S"), "error": it.get("err", {}).get("S")}
+                "message_id": it.get("mid", {}).get("S"), "error": it.get("err", {}).get("S"),
+                # claims written before these were recorded have none: None, never a made-up time
+                "claimed_at": _ms_iso(it.get("ca")), "last_claimed_at": _ms_iso(it.get("lc")),
+                "sent_at": _ms_iso(it.get("sa"))}
 
 
 class AnomalyRepo:

@@ -33,7 +33,7 @@ class MetricsMixin:
         still fails after retries; a retry of the same batch is idempotent.
         """
         ttl_s = self.cfg.metric_ttl_days * 86400
-        now = time.time()
+        now = self.cfg.clock.timestamp()   # the settings' clock: a stack pinned at a day keeps that day's points
         items: dict[tuple[str, str], dict[str, Any]] = {}
         for p in points:
             ts = p.timestamp

@@ -115,7 +115,7 @@ class RollupsMixin:
                       ) -> Iterator[tuple[str, list[dict]]]:
         """``(month, items)`` of the ``prefix`` partition for each month of [start, end), one query each."""
         last = (end - timedelta(days=1)).isoformat()
-        for month in periods.months(start, end):
+        for month in periods.month_keys(start, end):
             yield month, list(self.query({
                 "ConsistentRead": consistent, "KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
                 "ExpressionAttributeValues": {":pk": {"S": prefix + month}, ":a": {"S": start.isoformat()},
@@ -169,8 +169,8 @@ class RollupsMixin:
         # prefixes include the month's days before the range: their versions are part of the signatures
         lite_items, _ = self._fresh_lite(periods.month_start(start), end)
         versions = {day: int(it["rv"]["N"]) for day, it in lite_items.items()}
-        for month in periods.months(start, end):
-            m_start, m_end = periods.month_bounds_date(date.fromisoformat(month + "-01"))
+        for month in periods.month_keys(start, end):
+            m_start, m_end, _ = periods.month_bounds(date.fromisoformat(month + "-01"))
             a, b = max(start, m_start), min(end, m_end)
             days = sorted(d for d in versions if d[:7] == month)
             month_versions = [(d, versions[d]) for d in days]

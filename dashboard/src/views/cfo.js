@@ -3,7 +3,7 @@
 
 import { chart } from "../charts.js";
 import { h } from "../dom.js";
-import { fmtMoney, fmtPct } from "../format.js";
+import { fmtChange, fmtMoney } from "../format.js";
 import { budgetList, emptyNote, hasCost, kpi, kpiText, section, table, total } from "./common.js";
 
 export function isEmpty(data) {
@@ -80,6 +80,26 @@ async function downloadFocus(ctx, button, note) {
   }
 }
 
+/** "Dec 1-14 vs Nov 1-14 ($X)": what the month-over-month change compares (closed days only). */
+function momNote(m, cur) {
+  const c = m.mom;
+  if (!c) return `vs ${fmtMoney(m.previous_month_same_days, cur)} over the same days last month`;
+  if (!c.days) return "compares closed days only; the month has none yet";
+  const span = (a, b) => {
+    const last = new Date(Date.parse(b) - 86400000).toISOString().slice(0, 10);
+    return a === last ? a : `${a} to ${last}`;
+  };
+  return `closed days ${span(c.from, c.to)}: ${fmtMoney(c.amount, cur)}, vs ${span(c.previous_from, c.previous_to)}: `
+    + `${fmtMoney(c.previous_amount, cur)}`;
+}
+
+function mtdNote(data, cur) {
+  const m = data.month;
+  if (!m.open_day) return `as of ${data.as_of} (closed days)`;
+  return `as of ${data.as_of}; includes ${fmtMoney(m.today_so_far, cur)} so far today (${m.open_day}, provisional: `
+    + "the day is still open)";
+}
+
 export function render(data, ctx) {
   const cur = data.currency;
   const m = data.month;
@@ -93,10 +113,10 @@ export function render(data, ctx) {
   return [
     h("div", { class: "kpis" },
       kpi("total-spend", "Spend in range (effective cost)", total(data), cur, `${data.from} to ${data.to} (exclusive)`),
-      kpi("mtd", `Month to date (${m.month})`, m.month_to_date, cur, `as of ${data.as_of}`),
+      kpi("mtd", `Month to date (${m.month})`, m.month_to_date, cur, mtdNote(data, cur)),
       kpi("forecast", "Month-end forecast", m.forecast, cur, m.method),
-      kpiText("mom", "Month over month", fmtPct(m.mom_change_pct),
-        `vs ${fmtMoney(m.previous_month_same_days, cur)} over the same days last month`)),
+      kpiText("mom", "Month over month", fmtChange(m.mom_change_pct, m.mom_reason), momNote(m, cur),
+        m.mom_change_pct === null ? "kpi-na" : "")),
     h("div", { class: "grid2" },
       section("budget", "Month to date vs budget",
         monthly.length ? budgetList({ available: true, items: monthly }, cur) : budgetList(data.budgets, cur)),
@@ -108,12 +128,13 @@ export function render(data, ctx) {
           ["Today so far (provisional, per-resource detail at day close)", bve.provisional],
           ["Estimates replaced by bills or detail (not counted)", bve.superseded_estimates]], { id: "billed-table" }))),
     section("months", "Month over month",
-      chart({ id: "chart-months", title: "Spend per month", labels: data.months.map((x) => x.month + (x.partial ? " (to date)" : "")),
-        series: [{ label: "Spend", values: data.months.map((x) => x.amount) }], currency: cur, labelHeader: "Month" }),
+      chart({ id: "chart-months", title: "Spend per month", labels: data.months.map((x) => x.month),
+        series: [{ label: "Spend", values: data.months.map((x) => x.amount) }], currency: cur, labelHeader: "Month",
+        partial: data.months.map((x) => x.partial) }),
       table("Monthly change", [
         { label: "Month", value: (x) => x.month + (x.partial ? " (to date)" : "") },
         { label: "Spend", value: (x) => fmtMoney(x.amount, cur), num: true },
-        { label: "Change", value: (x) => fmtPct(x.change_pct), num: true },
+        { label: "Change", value: (x) => fmtChange(x.change_pct, x.change_reason), num: true },
       ], data.months, { id: "months-table" })),
     h("div", { class: "grid2" },
       section("teams", "Spend by team",

@@ -20,9 +20,9 @@ export function kpi(id, label, amount, currency, note) {
     note ? h("div", { class: "kpi-note" }, note) : null);
 }
 
-export function kpiText(id, label, text, note) {
+export function kpiText(id, label, text, note, valueClass = "") {
   return h("div", { class: "kpi", id },
-    h("div", { class: "kpi-label" }, label), h("div", { class: "kpi-value" }, text),
+    h("div", { class: "kpi-label" }, label), h("div", { class: `kpi-value ${valueClass}`.trim() }, text),
     note ? h("div", { class: "kpi-note" }, note) : null);
 }
 
@@ -32,6 +32,12 @@ export function section(id, title, ...children) {
 
 export function emptyNote(text) {
   return h("p", { class: "empty" }, text);
+}
+
+/** One boolean per label of a pivot: whether that day is still open (the API marks such rows partial). */
+export function partialFlags(labels, rows, key = "day") {
+  const open = new Set(rows.filter((r) => r.partial).map((r) => r[key]));
+  return labels.map((l) => open.has(l));
 }
 
 /** cols: [{label, value: (row) => string|Node, num?: bool}] */
@@ -69,12 +75,13 @@ export function budgetList(budgets, currency) {
   }));
 }
 
-export function collectorTable(collectors) {
+/** `now`: ms of the API's clock (its generated_at), so "ago" follows the API, not the browser. */
+export function collectorTable(collectors, now = Date.now()) {
   return table("Collector status", [
     { label: "Collector", value: (c) => c.name },
     { label: "Status", value: (c) => h("span", { class: `badge badge-${c.status === "ok" ? "ok" : "bad"}` }, c.status) },
-    { label: "Last run", value: (c) => fmtAgo(c.last_run) },
-    { label: "Last success", value: (c) => fmtAgo(c.last_success) },
+    { label: "Last run", value: (c) => fmtAgo(c.last_run, now) },
+    { label: "Last success", value: (c) => fmtAgo(c.last_success, now) },
     { label: "Records", value: (c) => String(c.records), num: true },
     { label: "Errors", value: (c) => {
       const errs = (c.scopes || []).flatMap((s) => (s.errors || []).map((e) => `${s.scope}: ${e.message || e.code || JSON.stringify(e)}`));
@@ -83,13 +90,14 @@ export function collectorTable(collectors) {
   ], collectors || [], { id: "collectors-table", empty: "No collector has reported yet." });
 }
 
-export function freshnessTable(rows) {
+/** `today`: the API's current day (ISO), so ages follow the API's clock. */
+export function freshnessTable(rows, today = undefined) {
   return table("Data freshness", [
     { label: "Provider", value: (r) => r.provider },
     { label: "Cost source", value: (r) => r.source },
     { label: "Latest day", value: (r) => r.last_day },
     { label: "Age", value: (r) => {
-      const d = daysOld(r.last_day);
+      const d = daysOld(r.last_day, today);
       const stale = d > (r.source === "billed" ? 3 : 1);
       return h("span", { class: `badge badge-${stale ? "warn" : "ok"}` }, `${d} day${d === 1 ? "" : "s"}${stale ? " (stale)" : ""}`);
     } },

@@ -3,14 +3,31 @@
 
 import { chart, pivot } from "../charts.js";
 import { h } from "../dom.js";
-import { fmtAgo, fmtMoney, fmtUtil } from "../format.js";
-import { collectorTable, emptyNote, freshnessTable, hasCost, kpi, kpiText, section, table, total } from "./common.js";
+import { fmtAgo, fmtMoney, fmtTime, fmtUtil } from "../format.js";
+import {
+  collectorTable, emptyNote, freshnessTable, hasCost, kpi, kpiText, partialFlags, section, table, total,
+} from "./common.js";
 
 export function isEmpty(data) {
   return !hasCost(data) && !(data.collectors || []).length;
 }
 
-export function render(data) {
+/** When the evaluator claimed an alert in the ledger (absolute UTC, and how long ago by the API's clock). */
+function claimed(a, now) {
+  if (!a.claimed_at) return "not recorded";
+  const retried = a.attempts > 1 && a.last_claimed_at ? `; ${a.attempts} attempts, last ${fmtTime(a.last_claimed_at)}` : "";
+  return `${fmtTime(a.claimed_at)} (${fmtAgo(a.claimed_at, now)}${retried})`;
+}
+
+/** When SNS acknowledged the publish; a pending claim has not been acknowledged (it is retried). */
+function sent(a, now) {
+  if (a.sent_at) return `${fmtTime(a.sent_at)} (${fmtAgo(a.sent_at, now)})`;
+  if (a.status === "sent") return "acknowledged (time not recorded)";
+  return "not yet: SNS has not acknowledged it; the next evaluation retries";
+}
+
+export function render(data, ctx = {}) {
+  const now = ctx.now ?? Date.now();
   const cur = data.currency;
   const trend = pivot(data.service_trend, "day", "service");
   const failing = (data.collectors || []).filter((c) => c.status !== "ok").length;
@@ -23,8 +40,8 @@ export function render(data) {
       kpiText("idle-count", "Idle or under-used resources", String(data.idle_resources.length),
         `average ${th.metric} under ${th.underused_cpu_pct} % over the last ${th.window_days} days`)),
     h("div", { class: "grid2" },
-      section("collectors", "Collector health", collectorTable(data.collectors)),
-      section("freshness", "Data freshness", freshnessTable(data.freshness))),
+      section("collectors", "Collector health", collectorTable(data.collectors, now)),
+      section("freshness", "Data freshness", freshnessTable(data.freshness, ctx.today))),
     section("idle", "Idle and under-used resources", table("Idle and under-used resources", [
       { label: "Resource", value: (r) => r.resource },
       { label: "Provider", value: (r) => r.provider || "" },
@@ -35,16 +52,20 @@ export function render(data) {
       { label: "Spend in range", value: (r) => fmtMoney(r.amount, cur), num: true },
     ], data.idle_resources, { id: "idle-table", empty: "No idle or under-used resources (or no utilisation metrics yet)." })),
     section("service-trend", "Cost per service",
-      trend.labels.length ? chart({ id: "chart-service-trend", title: "Daily cost per service", ...trend, currency: cur, type: "line" })
-        : emptyNote("No cost data in this range.")),
+      trend.labels.length ? chart({ id: "chart-service-trend", title: "Daily cost per service", ...trend, currency: cur, type: "line",
+        partial: partialFlags(trend.labels, data.service_trend) })
+        : emptyNote("No cost data in this range."),
+      data.service_trend.some((r) => r.partial)
+        ? h("p", { class: "muted chart-note", id: "service-trend-partial" }, `Dashed: ${data.partial_note}.`) : null),
     section("alerts", "Alerts sent",
       !data.alerts.available ? emptyNote("Budget alerts are not set up.")
         : table("Alerts sent", [
-          { label: "Sent", value: (a) => fmtAgo(a.sent_at) },
           { label: "Alert", value: (a) => a.subject || a.kind || "" },
           { label: "Budget", value: (a) => a.budget || a.budget_name || "" },
           { label: "Threshold", value: (a) => (a.threshold ? String(a.threshold) : "") },
-          { label: "Status", value: (a) => a.status || "" },
+          { label: "Status", value: (a) => h("span", { class: `badge badge-${a.status === "sent" ? "ok" : "warn"}` }, a.status || "") },
+          { label: "Claimed", value: (a) => claimed(a, now) },
+          { label: "Sent (SNS acknowledged)", value: (a) => sent(a, now) },
         ], data.alerts.items, { id: "alerts-table", empty: "No alerts sent." })),
   ];
 }

@@ -5,7 +5,8 @@ import { chart, pivot } from "../charts.js";
 import { h } from "../dom.js";
 import { fmtMoney } from "../format.js";
 import {
-  budgetList, collectorTable, emptyNote, freshnessTable, hasCost, kpi, kpiText, section, table, tagsText, total,
+  budgetList, collectorTable, emptyNote, freshnessTable, hasCost, kpi, kpiText, partialFlags, section, table,
+  tagsText, total,
 } from "./common.js";
 
 export function isEmpty(data) {
@@ -24,7 +25,7 @@ function anomalies(a, currency) {
   ], a.items, { id: "anomalies-table" });
 }
 
-export function render(data) {
+export function render(data, ctx = {}) {
   const cur = data.currency;
   const t = (data.totals || {})[cur] || {};
   const trend = pivot(data.daily, "day", "provider");
@@ -37,8 +38,10 @@ export function render(data) {
       others.length ? kpiText("other-currencies", "Other currencies",
         others.map((c) => fmtMoney(data.totals[c].EffectiveCost, c)).join(", ")) : null),
     section("trend", "Daily spend by provider",
-      trend.labels.length ? chart({ id: "chart-trend", title: "Daily spend by provider", ...trend, currency: cur, stacked: true })
-        : emptyNote("No cost data in this range.")),
+      trend.labels.length ? chart({ id: "chart-trend", title: "Daily spend by provider", ...trend, currency: cur, stacked: true,
+        partial: partialFlags(trend.labels, data.daily) })
+        : emptyNote("No cost data in this range."),
+      data.daily.some((d) => d.partial) ? h("p", { class: "muted chart-note" }, `Partial: ${data.partial_note}.`) : null),
     h("div", { class: "grid2" },
       section("services", "Top services",
         data.services.length ? chart({ id: "chart-services", title: "Top services", labels: data.services.map((s) => s.service),
@@ -54,7 +57,7 @@ export function render(data) {
     ], data.top_resources, { id: "resources-table", empty: "No resources in this range." })),
     h("div", { class: "grid2" },
       section("anomalies", "Open anomalies", anomalies(data.anomalies, cur)),
-      section("collectors", "Collectors", collectorTable(data.collectors), h("h3", {}, "Data freshness"),
-        freshnessTable(data.freshness))),
+      section("collectors", "Collectors", collectorTable(data.collectors, ctx.now), h("h3", {}, "Data freshness"),
+        freshnessTable(data.freshness, ctx.today))),
   ];
 }

@@ -199,7 +199,7 @@ def _record(ctx: CollectorContext, *, payer: str, account: str, service: str, re
         ProviderName=PROVIDER, PublisherName=PROVIDER, InvoiceIssuerName=PROVIDER,
         BillingAccountId=payer, SubAccountId=account, ChargePeriodStart=start,
         ChargePeriodEnd=start + timedelta(days=1),
-        BillingPeriodStart=periods.month_bounds(day)[0], BillingPeriodEnd=periods.month_bounds(day)[1],
+        BillingPeriodStart=periods.month_period(day)[0], BillingPeriodEnd=periods.month_period(day)[1],
         BilledCost=cost, EffectiveCost=cost, ListCost=cost, ContractedCost=cost, BillingCurrency=price.currency,
         PricingCurrency=price.currency, ServiceName=name, ServiceCategory=category, ChargeCategory="Usage",
         ChargeFrequency="Usage-Based", ChargeDescription=description or None, ResourceId=resource_id,
@@ -625,7 +625,7 @@ def _billed(payer: str, account: str, service: str, day: date, metrics: dict[str
     return CostRecord(
         ProviderName=PROVIDER, PublisherName=PROVIDER, InvoiceIssuerName=PROVIDER, BillingAccountId=payer,
         SubAccountId=account, ChargePeriodStart=start, ChargePeriodEnd=start + timedelta(days=1),
-        BillingPeriodStart=periods.month_bounds(day)[0], BillingPeriodEnd=periods.month_bounds(day)[1],
+        BillingPeriodStart=periods.month_period(day)[0], BillingPeriodEnd=periods.month_period(day)[1],
         BilledCost=billed, EffectiveCost=effective, ListCost=billed, ContractedCost=effective, BillingCurrency=cur,
         ServiceName=service[:1024] or "Unknown", ServiceCategory=CE_CATEGORIES.get(service, "Other"),
         ChargeCategory="Tax" if service == "Tax" else "Usage", ChargeDescription=f"Cost Explorer daily cost: {service}",
