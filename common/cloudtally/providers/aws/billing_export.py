@@ -89,7 +89,8 @@ def data_prefix(config: BillingExportConfig) -> tuple[str, str]:
 def billing_periods(start: datetime, end: datetime, previous_days: int) -> list[str]:
     """Billing periods (``YYYY-MM``) to check for a window."""
     first = P.month_start(start.date(), back=1 if start.day <= previous_days else 0)
-    return list(P.month_keys(first, end.date() + P.ONE_DAY))   # the open period of `end` included
+    last = end.date() if end == P.midnight(end.date()) else end.date() + P.ONE_DAY   # [start, end) in whole days
+    return list(P.month_keys(first, last))
 
 
 def period_sources(s3: Any, bucket: str, prefix: str, period: str) -> tuple[list[Any], datetime | None]:
