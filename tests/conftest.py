@@ -96,8 +96,7 @@ def moto_endpoint(tmp_path_factory):
     devstack.stop(proc)
 
 
-@pytest.fixture(scope="session")
-def live_api(ddb_endpoint, tmp_path_factory):
+def _serve_api(ddb_endpoint, tmp_path_factory):
     """The API over HTTP (``chalice local``) on its own table, with admin/ingest/read keys."""
     from cloudtally.api.service import ApiService
     from cloudtally.store import Store
@@ -115,3 +114,15 @@ def live_api(ddb_endpoint, tmp_path_factory):
     yield {"url": f"http://127.0.0.1:{port}", "keys": keys, "store": store, "settings": cfg, "log": log}
     devstack.stop(proc)
     store.delete_table()
+
+
+@pytest.fixture(scope="session")
+def live_api(ddb_endpoint, tmp_path_factory):
+    """The API over HTTP (``chalice local``) on its own table, with admin/ingest/read keys."""
+    yield from _serve_api(ddb_endpoint, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def module_live_api(ddb_endpoint, tmp_path_factory):
+    """Like ``live_api``, on a table of the test module's own: for records no other module may see."""
+    yield from _serve_api(ddb_endpoint, tmp_path_factory)
