@@ -122,7 +122,7 @@ R_TEXT_LIST = "a list of text values"
 R_DEPTH = f"nested deeper than {MAX_DEPTH} levels"
 R_EVENT = "agent events (errors, notices) are not cost or metric data"
 R_ZERO = "a zero service-level amount: nothing to record"
-R_TOO_MANY = f"more than {MAX_ITEMS} elements in one list: the rest is not read"
+R_TOO_MANY = f"beyond the first {MAX_ITEMS} elements of a list: not read"
 R_TOTAL = "a sum of the items it covers, which are counted themselves"
 R_ATTRIBUTION = "an attribution of costs counted elsewhere in the payload (attribution splits a total, never adds)"
 R_JOB_CLUSTER = "a job cluster: its cost is counted once, from the finished run in jobs[]"
@@ -153,9 +153,6 @@ class Translation:
         for r in self.records:
             out[r.BillingCurrency] = CONTEXT.add(out.get(r.BillingCurrency, ZERO), r.BilledCost)
         return {k: fmt(v) for k, v in sorted(out.items())}
-
-    def __iter__(self):  # ``records, metrics, rejected = translate(p)`` keeps working
-        return iter((self.records, self.metrics, self.rejected))
 
 
 def translate(payload: Any) -> Translation:
@@ -372,9 +369,9 @@ class _Translator:
         self.used.add(path)
         self.take(path, kind)
 
-    def ignore(self, path: str, reason: str) -> None:
+    def ignore(self, path: str, reason: str, count: int = 1) -> None:
         key = (_pat(path), reason)
-        self._ignored[key] = self._ignored.get(key, 0) + 1
+        self._ignored[key] = self._ignored.get(key, 0) + count
 
     def reject(self, path: str, errors: list[dict[str, Any]]) -> None:
         self.t.rejected.append({"path": path, "errors": errors})
@@ -449,7 +446,8 @@ class _Translator:
             elif isinstance(body.get("collectors"), dict):
                 src = "generic"
         self.source = src or "agent"
-        self.provider = None if self.source in ("saas", "generic", "agent") else PROVIDERS.get(self.source, cp)
+        self.provider = None if self.source in ("saas", "generic", "agent") else PROVIDERS.get(
+            self.source, cp.strip()[:64] if isinstance(cp, str) else self.source)
         for where, holder in (("", p), (base, body)) if base else (("", p),):
             for k in ("cloud_provider", "region"):
                 if isinstance(holder.get(k), str):
@@ -498,7 +496,7 @@ class _Translator:
             self._metrics[p.id] = p
             self.take(f"{path}[{n}]", "metric")
         if len(items) > MAX_ITEMS:
-            self.ignore(f"{path}[{MAX_ITEMS}]", R_TOO_MANY)
+            self.ignore(f"{path}[{MAX_ITEMS}]", R_TOO_MANY, len(items) - MAX_ITEMS)
 
     # ------------------------------------------------------------ envelope and body
     def _envelope(self, key: str, v: Any, path: str, root: _Scope) -> None:
@@ -664,7 +662,7 @@ class _Translator:
         for n, el in enumerate(items[:MAX_ITEMS]):
             self._item(key, el, f"{path}[{n}]", scope, unique)
         if len(items) > MAX_ITEMS:
-            self.ignore(f"{path}[{MAX_ITEMS}]", R_TOO_MANY)
+            self.ignore(f"{path}[{MAX_ITEMS}]", R_TOO_MANY, len(items) - MAX_ITEMS)
 
     @staticmethod
     def _id_of(el: dict) -> tuple[str, str] | None:
