@@ -102,8 +102,7 @@ def moto_endpoint(tmp_path_factory):
     devstack.stop(proc)
 
 
-@pytest.fixture(scope="session")
-def live_api(ddb_endpoint, tmp_path_factory):
+def _serve_api(ddb_endpoint, tmp_path_factory):
     """The API over HTTP (``chalice local``) on its own table, with admin/ingest/read keys, its clock
     pinned at ``LIVE_NOW`` (``CLOUDTALLY_NOW``): default ranges and budget periods never follow the wall clock."""
     from cloudtally.api.service import ApiService
@@ -124,6 +123,18 @@ def live_api(ddb_endpoint, tmp_path_factory):
            "now": LIVE_NOW}
     devstack.stop(proc)
     store.delete_table()
+
+
+@pytest.fixture(scope="session")
+def live_api(ddb_endpoint, tmp_path_factory):
+    """The API over HTTP (``chalice local``) on its own table, with admin/ingest/read keys."""
+    yield from _serve_api(ddb_endpoint, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def module_live_api(ddb_endpoint, tmp_path_factory):
+    """Like ``live_api``, on a table of the test module's own: for records no other module may see."""
+    yield from _serve_api(ddb_endpoint, tmp_path_factory)
 
 
 @pytest.fixture

@@ -47,3 +47,15 @@ def load_module(path: Path, name: str) -> ModuleType:
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def unaccounted_leaves(payload: Any, translation: Any) -> list[str]:
+    """Leaves of a telemetry payload that its translation neither took nor listed back with a reason
+    (an object taken whole, such as ``tags``, accounts for what is under it; containers do not)."""
+    from cloudtally.api import openfinops
+
+    t = translation
+    accounted = ({p for p, kind in t.taken.items() if kind != "container"} | {i["path"] for i in t.ignored}
+                 | {n["path"] for n in t.not_counted} | {openfinops._pat(r["path"]) for r in t.rejected})
+    return [leaf for leaf in openfinops.iter_leaves(payload)
+            if not any(leaf == a or leaf.startswith((a + ".", a + "[")) for a in accounted)]

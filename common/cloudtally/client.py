@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from .errors import (AuthError, CloudTallyError, Conflict, NotFound, PayloadTooLarge, ProviderError,
+from .errors import (AuthError, CloudTallyError, ConfigError, Conflict, NotFound, PayloadTooLarge, ProviderError,
                      ValidationError)
 from .focus import CostRecord
 from .money import dumps, loads
@@ -207,12 +207,47 @@ def _error_of(payload: bytes) -> dict[str, Any]:
         return {"message": payload[:200].decode("utf-8", "replace")}
 
 
-def from_env() -> Client:
+def resolve_api_url(explicit: str | None = None, *, check: bool = True, timeout: float = 3.0) -> str:
+    """The API URL: ``explicit``, else ``CLOUDTALLY_API_URL``, else ``OPENFINOPS_ENDPOINT``, else the
+    OpenFinOps docs' default ``http://localhost:8080``. When it falls back to that default and
+    ``check`` is set, something must answer there (``GET /api/health``), or a :class:`ConfigError`
+    names the URL and what to set.
+    """
     import os
 
     from . import config
+    if explicit:
+        return explicit
+    for var in (config.ENV_API_URL, config.ENV_OPENFINOPS_ENDPOINT):
+        value = os.environ.get(var, "").strip()
+        if value:
+            return value
+    url = config.DEFAULT_API_URL
+    if check:
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/api/health", timeout=timeout):
+                pass
+        except urllib.error.HTTPError:
+            pass   # something answers: the requests themselves will say what is wrong
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+            raise ConfigError(
+                f"nothing answers at {url} (the default API URL, used because neither {config.ENV_API_URL} nor "
+                f"{config.ENV_OPENFINOPS_ENDPOINT} is set): start the API there (`make up`, `cloudtally serve`) "
+                f"or set {config.ENV_API_URL} to your API's URL ({getattr(e, 'reason', e)})",
+                code="api_unreachable", details={"url": url, "variables": [config.ENV_API_URL,
+                                                                          config.ENV_OPENFINOPS_ENDPOINT]}) from None
+    return url
+
+
+def from_env() -> Client:
+    """A client from the environment: the URL as :func:`resolve_api_url` finds it, the key from
+    ``CLOUDTALLY_API_KEY_ID`` / ``CLOUDTALLY_API_KEY_SECRET``."""
+    import os
+
+    from . import config
+    url = resolve_api_url()
     kid, sec = os.environ.get(config.ENV_API_KEY_ID, ""), os.environ.get(config.ENV_API_KEY_SECRET, "")
     if not kid or not sec:
-        raise CloudTallyError(f"set {config.ENV_API_KEY_ID} and {config.ENV_API_KEY_SECRET}", code="missing_key")
-    return Client(os.environ.get(config.ENV_API_URL, ""), kid, sec,
-                  spool_dir=os.environ.get(config.ENV_SPOOL_DIR) or None)
+        raise CloudTallyError(f"set {config.ENV_API_KEY_ID} and {config.ENV_API_KEY_SECRET} (the API at {url} "
+                              "needs a key)", code="missing_key")
+    return Client(url, kid, sec, spool_dir=os.environ.get(config.ENV_SPOOL_DIR) or None)

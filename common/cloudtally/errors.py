@@ -49,6 +49,13 @@ class UnsupportedMediaType(ValidationError):
     code = "unsupported_media_type"
 
 
+class Unprocessable(ValidationError):
+    """Well-formed input of which nothing could be used (``details`` says why, element by element)."""
+
+    status = 422
+    code = "unprocessable"
+
+
 class PayloadTooLarge(ValidationError):
     status = 413
     code = "payload_too_large"

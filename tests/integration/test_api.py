@@ -233,13 +233,13 @@ def test_openfinops_register_and_twelve_snapshots_count_the_hour_once(api, keys,
     got = {x["group"]["service"]: x["BilledCost"] for x in s["results"]}
     # two hours of EC2 (0.096 + 0.1), two hours of S3 (2 × 0.004): not 12 × 0.096
     assert got == {"Amazon Elastic Compute Cloud": "0.196", "Amazon Simple Storage Service": "0.008"}
-    pts = store.query_metrics("ec2.cpu_utilization", day, next_day)
+    pts = store.query_metrics("aws.ec2.instances.cpu_utilization", day, next_day)
     assert len(pts) == 13 and pts[0]["value"] == Decimal("12.5")
     assert [a.sk for a in store.list_agents()] == ["aws-agent-1"]
     # a snapshot older than the metric retention still counts its cost; its metric points are not kept
     old = api.http.post("/api/v1/telemetry/ingest", headers=h, body=dumps(_snapshot(1725148800)))
     assert json.loads(old.body)["records"] == 2
-    assert store.query_metrics("ec2.cpu_utilization", __import__("datetime").date(2024, 9, 1),
+    assert store.query_metrics("aws.ec2.instances.cpu_utilization", __import__("datetime").date(2024, 9, 1),
                                __import__("datetime").date(2024, 9, 2)) == []
 
 
@@ -248,7 +248,34 @@ def test_openfinops_bad_payloads_are_4xx(api, keys):
     _err(api.http.post("/api/v1/telemetry/ingest", headers=h, body="[]"), 400)
     _err(api.http.post("/api/v1/telemetry/ingest", headers=h, body=json.dumps({"agent_id": "a"})), 400)
     _err(api.http.post("/api/v1/agents/register", headers=h, body=json.dumps({"hostname": 5})), 400)
+    # nothing taken is not a success: 422 with every element's reason, and nothing written
     r = api.http.post("/api/v1/telemetry/ingest", headers=h, body=json.dumps(
         {"agent_id": "a", "timestamp": 1725148800, "services": {"ec2": {"instances": [
             {"instance_id": "i", "hourly_cost": "lots"}]}}}))
-    assert r.status_code == 200 and json.loads(r.body)["rejected"][0]["path"] == "services.ec2.instances[0]"
+    err = _err(r, 422)
+    assert err["code"] == "nothing_ingested"
+    assert err["details"]["rejected"][0]["path"] == "services.ec2.instances[0]"
+    # a mixed payload keeps its valid part and lists the rest
+    r = api.http.post("/api/v1/telemetry/ingest", headers=h, body=json.dumps(
+        {"agent_id": "a", "timestamp": 1725148800, "cloud_provider": "aws", "services": {"ec2": {"instances": [
+            {"instance_id": "i", "hourly_cost": "lots"}, {"instance_id": "j", "hourly_cost": "0.5", "state": "on"}]}}}))
+    body = json.loads(r.body)
+    assert r.status_code == 200 and body["status"] == "partial" and body["records"] == 1
+    assert body["cost"] == {"USD": "0.5"} and body["rejected"][0]["path"] == "services.ec2.instances[0]"
+    assert body["ignored"] == [{"path": "services.ec2.instances[].state", "count": 1,
+                                "reason": "descriptive text of a recorded element that no FOCUS column takes"}]
+
+
+def test_openfinops_payload_of_which_nothing_is_taken_is_422_with_the_ignored_list(api, keys, store):
+    """An Azure agent whose credential failed sends only an error: not a success, nothing written."""
+    h = key_headers(keys["ingest"], **{"Content-Type": "application/json"})
+    doc = {"agent_id": "azure-telemetry-x-1796082433", "timestamp": 1796082433.25,
+           "metrics": {"error": "DefaultAzureCredential failed to retrieve a token", "timestamp": 1796082433.25},
+           "events": [], "agent_health": {"status": "healthy", "uptime": 12.5, "last_collection": 1796082433.25}}
+    err = _err(api.http.post("/api/v1/telemetry/ingest", headers=h, body=json.dumps(doc)), 422)
+    assert err["code"] == "nothing_ingested" and err["details"]["rejected"] == []
+    reasons = {i["path"]: i["reason"] for i in err["details"]["ignored"]}
+    assert reasons["metrics.error"] == "the agent reported an error here: DefaultAzureCredential failed to retrieve a token"
+    assert reasons["agent_health.last_collection"] == "a time stamp, not a metric"
+    from datetime import date
+    assert store.query_metrics("agent.health.uptime", date(2026, 11, 30), date(2026, 12, 2)) == []

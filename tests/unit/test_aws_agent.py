@@ -26,7 +26,7 @@ def test_agent_payload_has_hourly_costs_and_translates():
     assert ec2d["total_instances"] == 2 and data["cloud_provider"] == "aws" and data["region"] == "us-west-2"
     # instances launched moments ago: the last hour holds only their running seconds
     assert all(Decimal(0) < i["hourly_cost"] <= Decimal("0.096") for i in ec2d["instances"])
-    records, _, errors = openfinops.translate(data)
-    assert not errors and len([r for r in records if r.ResourceType == "m5.large"]) == 2
+    t = openfinops.translate(data)
+    assert not t.rejected and len([r for r in t.records if r.ResourceType == "m5.large"]) == 2
     agent.client.sleep = lambda s: None
     assert agent.send_telemetry_data(data) is False      # nothing listens on port 9: reported, not raised

@@ -23,14 +23,14 @@ from decimal import Decimal
 from typing import Any
 
 from .. import config as ct_config
-from ..client import Client
+from ..client import Client, resolve_api_url
 from ..errors import CloudTallyError
 from ..focus import UTC, CostRecord, MetricPoint
 from ..money import CONTEXT, ZERO
 
 log = logging.getLogger("cloudtally.agents.aws")
 AGENT_VERSION = "cloudtally-0.1"
-DEFAULT_ENDPOINT_ENV = "OPENFINOPS_ENDPOINT"
+DEFAULT_ENDPOINT_ENV = ct_config.ENV_OPENFINOPS_ENDPOINT
 # collector service key -> (OpenFinOps service, list name, id field)
 _SHAPE = {"Amazon Elastic Compute Cloud": ("ec2", "instances", "instance_id"),
           "Amazon Elastic Block Store": ("ec2", "volumes", "resource_id"),
@@ -49,11 +49,9 @@ class AWSTelemetryAgent:
                  server_url: str | None = None, region: str | None = None, agent_id: str | None = None,
                  api_key_id: str | None = None, api_key_secret: str | None = None, clients: Any = None,
                  config: dict[str, Any] | None = None, window_hours: int = 1, spool_dir: str | None = None):
-        self.endpoint = (openfinops_endpoint or server_url or os.environ.get(DEFAULT_ENDPOINT_ENV)
-                         or os.environ.get(ct_config.ENV_API_URL) or "")
-        if not self.endpoint:
-            raise CloudTallyError("an OpenFinOps/CloudTally endpoint is required (openfinops_endpoint=...)",
-                                  code="missing_endpoint")
+        # the argument, else CLOUDTALLY_API_URL, else OPENFINOPS_ENDPOINT, else http://localhost:8080 (the
+        # OpenFinOps default), which must then answer: a clear ConfigError says what to set
+        self.endpoint = resolve_api_url(openfinops_endpoint or server_url)
         self.aws_region = aws_region or region or os.environ.get("AWS_REGION") or "us-east-1"
         self.hostname = socket.gethostname()
         self.agent_id = agent_id or f"aws-{self.aws_region}-{self.hostname}-{uuid.uuid4().hex[:8]}"

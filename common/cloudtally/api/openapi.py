@@ -53,6 +53,7 @@ def _resp(desc: str, schema: dict | None = None) -> dict:
 def _errors(*codes: int) -> dict:
     names = {400: "invalid input", 401: "missing, unknown or revoked key", 403: "key lacks the scope",
              404: "not found", 413: "body over 5 MB or more than 5 000 records", 415: "unsupported content type",
+             422: "nothing in the payload could be taken (code nothing_ingested; details list why, element by element)",
              503: "store throttled; retry after Retry-After seconds"}
     return {str(c): _resp(names[c], {"$ref": "#/components/schemas/Error"}) for c in codes}
 
@@ -121,14 +122,31 @@ def _build(server_url: str | None = None) -> dict[str, Any]:
                     "config": {"type": "object"}}}}}},
             "responses": {"200": _resp("registered", {"type": "object"}), **_errors(400, 401, 403)}}},
         "/api/v1/telemetry/ingest": {"post": {
-            "operationId": "telemetryIngest", "summary": "OpenFinOps telemetry (hourly rates → hourly costs)", **read,
+            "operationId": "telemetryIngest", "summary": "OpenFinOps agent telemetry → cost records and metric points",
+            "description": "The payloads of the OpenFinOps agents (AWS, Azure, GCP, Databricks, Snowflake, SaaS, "
+                           "generic) and of CloudTally's own agent. Every value becomes a record or a metric point "
+                           "or is listed back in ignored / not_counted with its reason (README, OpenFinOps agents).",
+            **read,
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["agent_id", "timestamp"], "properties": {
                     "agent_id": {"type": "string", "minLength": 1, "maxLength": 128},
-                    "timestamp": {"type": "integer", "minimum": 0, "maximum": 32503680000},
+                    "timestamp": {"oneOf": [{"type": "number", "minimum": 0, "maximum": 32503680000},
+                                            {"type": "string", "format": "date-time", "maxLength": 40}],
+                                  "description": "epoch seconds (time.time()) or ISO 8601"},
                     "cloud_provider": {"type": "string"}, "region": {"type": "string"},
-                    "services": {"type": "object"}, "summary": {"type": "object"}, "metrics": {"type": "array"}}}}}},
-            "responses": {"200": _resp("ingested", {"type": "object"}), **_errors(400, 401, 403, 413)}}},
+                    "services": {"type": "object"}, "summary": {"type": "object"},
+                    "metrics": {"oneOf": [{"type": "array", "description": "metric points"},
+                                          {"type": "object", "description": "the nested agents' collected data"}]},
+                    "agent_health": {"type": "object"}, "events": {"type": "array"}}}}}},
+            "responses": {"200": _resp("taken: records, metrics, cost, rejected, ignored, not_counted", {
+                "type": "object", "required": ["status", "records", "metrics", "cost", "rejected", "ignored",
+                                               "not_counted"], "properties": {
+                    "status": {"type": "string", "enum": ["success", "partial"]},
+                    "records": {"type": "integer"}, "metrics": {"type": "integer"},
+                    "metrics_past_retention": {"type": "integer"},
+                    "cost": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "rejected": {"type": "array"}, "ignored": {"type": "array"}, "not_counted": {"type": "array"}}}),
+                **_errors(400, 401, 403, 413, 422)}}},
     }
     doc = {
         "openapi": "3.0.3",

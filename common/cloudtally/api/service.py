@@ -11,7 +11,7 @@ from .. import focus
 from ..auth import KeyService, Principal
 from ..clock import Clock
 from ..config import Settings, settings as load_settings
-from ..errors import BadRequest, PayloadTooLarge
+from ..errors import BadRequest, PayloadTooLarge, Unprocessable
 from . import body, openfinops
 from .params import check_params
 
@@ -124,14 +124,26 @@ class ApiService:
         return {"status": "registered", "agent_id": agent_id}
 
     def telemetry(self, raw: bytes | str | None, headers: Mapping[str, str]) -> dict[str, Any]:
+        """An OpenFinOps agent's payload: records and metric points, and the account of everything else
+        (``ignored``, ``not_counted``, ``rejected``). A payload of which nothing could be taken is a 422
+        ``nothing_ingested`` listing why, and writes nothing."""
         doc = body.parse_json(body.decode_body(raw, headers, self.cfg.max_body_bytes))
-        records, metrics, errors = openfinops.translate(doc)
-        if records:
-            self.store.write_records(records)
-        if metrics:
-            self.store.write_metrics(metrics)
+        t = openfinops.translate(doc)
+        if not t.data_taken:
+            raise Unprocessable(
+                "nothing in this telemetry payload became a cost record or a metric point: see details",
+                code="nothing_ingested",
+                details={"rejected": t.rejected, "ignored": t.ignored, "not_counted": t.not_counted})
+        if t.records:
+            self.store.write_records(t.records)
+        kept = self.store.write_metrics(t.metrics) if t.metrics else 0
         self.store.touch_agent(doc["agent_id"])
-        return {"status": "success", "records": len(records), "metrics": len(metrics), "rejected": errors}
+        out: dict[str, Any] = {"status": "partial" if t.rejected else "success", "records": len(t.records),
+                               "metrics": kept, "cost": t.cost(), "rejected": t.rejected, "ignored": t.ignored,
+                               "not_counted": t.not_counted}
+        if kept < len(t.metrics):
+            out["metrics_past_retention"] = len(t.metrics) - kept
+        return out
 
     def metrics(self, params: Mapping[str, Any]) -> dict[str, Any]:
         check_params("metrics", params)

@@ -4,7 +4,8 @@ Compatible with the OpenFinOps docs' ``openfinops.observability.cost_observatory
 
     from cloudtally.hub.cost_observatory import Budget, CostEntry, CostObservatory
 
-    cost_obs = CostObservatory()          # CLOUDTALLY_API_URL, CLOUDTALLY_API_KEY_ID/_SECRET
+    cost_obs = CostObservatory()          # the API at CLOUDTALLY_API_URL, else OPENFINOPS_ENDPOINT, else
+                                          # http://localhost:8080; the key from CLOUDTALLY_API_KEY_ID/_SECRET
     cost_obs.add_cost_entry(CostEntry(timestamp=time.time(), provider="aws", service="ec2",
                                       resource_id="i-1", cost_usd=3.50, region="us-west-2"))
     cost_obs.create_budget(Budget(budget_id="b", name="B", amount_usd=50000.0, period="monthly",
@@ -124,6 +125,8 @@ class CostObservatory:
 
     def __init__(self, collection_interval: float = 3600, *, client: Client | None = None,
                  clock: Clock | None = None):
+        """Without ``client``: :func:`cloudtally.client.from_env` (a ConfigError names the URL and the
+        variables to set when nothing answers at the default ``http://localhost:8080``)."""
         self.collection_interval = collection_interval
         self.client = client or from_env()
         self.clock = clock or clock_from_env()
