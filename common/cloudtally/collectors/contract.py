@@ -44,9 +44,19 @@ ARTIFACTS: dict[str, list[tuple[str, Callable[[list], set[str]]]]] = {
 }
 
 
+# modules that register the deploy artifacts of the other runtimes (imported before a check)
+ARTIFACT_MODULES: list[str] = []
+
+
 def register_artifact(runtime: str, name: str, fn: Callable[[list], set[str]]) -> None:
     """A deploy artifact of ``runtime`` (the Azure Functions app, the GCP entry points, their templates)."""
-    ARTIFACTS.setdefault(runtime, []).append((name, fn))
+    if all(n != name for n, _ in ARTIFACTS.get(runtime, [])):
+        ARTIFACTS.setdefault(runtime, []).append((name, fn))
+
+
+def _load_artifacts() -> None:
+    for m in ARTIFACT_MODULES:
+        importlib.import_module(m)
 
 
 def fixtures_dir(spec: CollectorSpec) -> Path | None:
@@ -152,6 +162,7 @@ def check(spec: CollectorSpec, *, replay: bool = True, placements: list | None =
                     problems.append(f"permissions: {cloud} declared but never exercised by the replay: "
                                     f"{sorted(declared - needed)}")
     from . import deployment
+    _load_artifacts()
     try:
         placements = placements if placements is not None else deployment.Deployment().placements(specs=[spec])
     except CloudTallyError as e:
