@@ -91,8 +91,8 @@ def main() -> int:
     now = clock_from_env().now()
     failed = 0
     for spec in registry.all_specs():
-        if spec.platform != "aws":
-            print(f"[collectors] {spec.name}: runs on {spec.platform}; not part of the local AWS stack")
+        if spec.runtime != "lambda":
+            print(f"[collectors] {spec.name}: runs on {spec.runtime}; run by its own function app below")
             continue
         if spec.name == "aws":
             created = seed(moto, now)
@@ -110,7 +110,7 @@ def main() -> int:
             continue
         computed = sum(int(sc.get("records", 0)) for sc in summary.get("scopes", {}).values())
         # the AWS collector posts today's provisional aggregates, not every per-resource record (see README);
-        # the billing-export collector writes straight to the table
+        # the billing-export collector replaces its periods through the API's /v1/imports
         print(f"[collectors] {spec.name}: {computed} records collected, {summary.get('records_sent', 0)} posted, "
               f"{summary.get('metrics_sent', 0)} metric points, {len(summary.get('failed_scopes', []))} failed scopes "
               f"{json.dumps(summary.get('failed_scopes', []))[:300]}")

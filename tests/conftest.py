@@ -62,8 +62,17 @@ def store(settings):
     from cloudtally.store import Store
     s = Store(settings, base_delay=0.001, max_delay=0.01)
     s.create_table()
+    no_ttl(s)
     yield s
     s.delete_table()
+
+
+def no_ttl(store) -> None:
+    """Tests pin the clock, often to past days; DynamoDB Local's TTL sweeper deletes by the wall clock, so
+    test tables keep TTL off (readers judge expiry by their own clock; tests/integration/test_infra.py checks
+    the deployed table has TTL on ``ttl``)."""
+    store.conn.client.update_time_to_live(TableName=store.table, TimeToLiveSpecification={
+        "AttributeName": "ttl", "Enabled": False})
 
 
 @pytest.fixture
@@ -111,6 +120,7 @@ def _serve_api(ddb_endpoint, tmp_path_factory):
                    clock=pinned(LIVE_NOW))
     store = Store(cfg)
     store.create_table()
+    no_ttl(store)
     svc = ApiService(cfg, store)
     keys = {scope: svc.keys.create(f"live-{scope}", [scope]) for scope in ("admin", "ingest", "read")}
     port = devstack.free_port()

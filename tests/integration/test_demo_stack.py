@@ -21,7 +21,7 @@ import requests
 from cloudtally import devstack
 from cloudtally.api.service import ApiService
 from cloudtally.client import Client
-from cloudtally.collectors.aws_billing_export import BillingExportClients
+from cloudtally.providers.aws.billing_export import BillingExportClients
 from cloudtally.config import Settings
 from cloudtally.store import Store
 from tests.helpers import FIRST_OF_MONTH, MID_MONTH, key_headers, load_module, pinned, pinned_env
@@ -57,7 +57,7 @@ def stack_at(request, ddb_endpoint, moto_endpoint, tmp_path, monkeypatch):
             monkeypatch.setenv(k, v)
         s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
         event = local.put_demo_export(s3, now, bucket=f"demo-exports-{uuid.uuid4().hex[:8]}")
-        imported = handler.run_event(event, clients=BillingExportClients(s3=s3, store=store), now=now)
+        imported = handler.run_event(event, clients=BillingExportClients(s3=s3), now=now)
         alerts_exit = stack.evaluate_alerts(env)
         yield {"now": now, "url": url, "keys": keys, "store": store, "loaded": loaded, "imported": imported,
                "alerts_exit": alerts_exit}
