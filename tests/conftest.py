@@ -98,7 +98,7 @@ def moto_endpoint(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_api(ddb_endpoint, tmp_path_factory):
-    """The API over HTTP (``chalice local``) on its own table, with admin/ingest/read keys."""
+    """The API over HTTP (cloudtally.devserver, as `make up` runs it) on its own table, with admin/ingest/read keys."""
     from cloudtally.api.service import ApiService
     from cloudtally.store import Store
     cfg = Settings(table=f"live-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=ddb_endpoint, auth_cache_seconds=0)

@@ -1,4 +1,4 @@
-"""The local stack as a user runs it: DynamoDB Local + the API (chalice local) with the demo estate,
+"""The local stack as a user runs it: DynamoDB Local + the API (cloudtally.devserver) with the demo estate,
 the built dashboard behind the local static server, and headless Debian Chromium (Playwright)."""
 
 from __future__ import annotations

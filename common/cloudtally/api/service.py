@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from functools import cached_property
+import threading
 from typing import Any, Mapping
 
 from .. import focus
@@ -20,17 +20,28 @@ class ApiService:
     def __init__(self, cfg: Settings | None = None, store: Store | None = None):
         self.cfg = cfg or load_settings()
         self._store = store
+        self._keys: KeyService | None = None
+        # the local server runs one service for all its request threads: the store and the key service
+        # (whose cache makes a revocation take effect at once in this process) are created once
+        self._init_lock = threading.Lock()
 
-    @cached_property
+    @property
     def store(self):
         if self._store is None:
-            from ..store import Store  # lazy: keeps the API's cold import small
-            self._store = Store(self.cfg)
+            with self._init_lock:
+                if self._store is None:
+                    from ..store import Store  # lazy: keeps the API's cold import small
+                    self._store = Store(self.cfg)
         return self._store
 
-    @cached_property
+    @property
     def keys(self) -> KeyService:
-        return KeyService(self.store, self.cfg.key_pepper, self.cfg.auth_cache_seconds)
+        if self._keys is None:
+            store = self.store
+            with self._init_lock:
+                if self._keys is None:
+                    self._keys = KeyService(store, self.cfg.key_pepper, self.cfg.auth_cache_seconds)
+        return self._keys
 
     def auth(self, headers: Mapping[str, str], scope: str) -> Principal:
         return self.keys.authenticate(headers, scope)
