@@ -16,3 +16,14 @@ def rec(**kw: Any) -> dict[str, Any]:
 
 def key_headers(key: dict, **extra: str) -> dict[str, str]:
     return {"X-CloudTally-Key-Id": key["id"], "X-CloudTally-Key-Secret": key["secret"], **extra}
+
+
+def load_infra_app():
+    """infra/app.py as a module, by path: the name ``app`` is also the Chalice app's module."""
+    import importlib.util
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("cloudtally_infra_app", root / "infra" / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
