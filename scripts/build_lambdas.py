@@ -28,6 +28,7 @@ that have no record, and reuses the others without touching the network.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import fnmatch
 import hashlib
 import json
@@ -281,7 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     built: list[str] = []
     reused: list[str] = []
-    with tempfile.TemporaryDirectory() as venvs:
+    out_root.mkdir(parents=True, exist_ok=True)
+    # one build at a time per folder (two synths, `cdk watch` and a hand-run build): the second waits, then
+    # finds the first one's artifacts current
+    with open(out_root / ".build.lock", "w") as held, tempfile.TemporaryDirectory() as venvs:
+        fcntl.flock(held, fcntl.LOCK_EX)
         for name, art in arts.items():
             if a.if_stale and is_current(name, art, out_root):
                 d = out_root / name
