@@ -40,8 +40,8 @@ def ensure(out: Path, names: list[str], *, script: Path = BUILD_SCRIPT) -> dict[
     if rc != 0:
         raise ArtifactBuildError(
             f"building the Lambda artifacts failed ({script.relative_to(naming.ROOT)} exited with {rc}; its "
-            "output is above). A first build, and one after a lock file changed, downloads the locked wheels "
-            "from PyPI.")
+            "output is above). A build (the first, or one after a source or lock file changed) installs the "
+            "locked manylinux wheels from PyPI, which must be reachable.")
     report = _report(lines)
     if report is None:
         raise ArtifactBuildError(f"{script.name} printed no report (a JSON object as its last line)")
