@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Ingest and query benchmark (issue 3). Prints figures; the last line is one JSON object.
 
-  records_per_s        HTTP API (chalice local → DynamoDB Local), 1 000-record batches, 1 and 16 clients,
-                       with p50/p99 request latency in ms
+  records_per_s        HTTP API (the local server → DynamoDB Local), 1 000-record batches, 1 and 16 clients,
+                       with p50/p99 request latency in ms and the errors seen
+  requests_16_clients  16 clients posting 10-record batches, one connection per request (1 800 requests; 480
+                       with --quick): requests/s and errors, as agents and collectors load the local stack
+  errors_16_clients    requests of both 16-client runs that failed: a connection reset or refused, a timeout,
+                       a 5xx (no retry hides one: every request is sent once); must be 0
   us_per_record        in-process: the Chalice handler (API Gateway event → app) + parse/validate + store
                        encoding and batching, with the DynamoDB call stubbed out (no network)
   wru_per_record       write capacity per record from DynamoDB Local's ConsumedCapacity: 10 000 resources
@@ -18,6 +22,8 @@ Usage: bench/ingest.py [--quick]   (--quick: fewer HTTP batches; runs in under a
 from __future__ import annotations
 
 import argparse
+import gzip
+import http.client
 import json
 import os
 import statistics
@@ -25,6 +31,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
@@ -147,9 +155,16 @@ def bench_capacity(ddb: str) -> tuple[float, float, float, dict]:
         store.delete_table()
 
 
-def bench_http(ddb: str, quick: bool) -> dict:
+def _error_kind(exc: Exception) -> str:
+    """What failed in one request sent once: an HTTP status, or the connection error's class."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"http_{exc.code}"
+    reason = getattr(exc, "reason", exc)
+    return type(reason).__name__ if isinstance(reason, BaseException) else type(exc).__name__
+
+
+def bench_http(ddb: str, quick: bool) -> tuple[dict, dict]:
     from cloudtally.api.service import ApiService
-    from cloudtally.client import Client
     from cloudtally.store import Store
     cfg = Settings(table=f"bench-http-{uuid.uuid4().hex[:8]}", dynamodb_endpoint=ddb)
     store = Store(cfg)
@@ -160,32 +175,57 @@ def bench_http(ddb: str, quick: bool) -> dict:
                                     "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
     out: dict = {}
     try:
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}/v1/records"
+        headers = {"X-CloudTally-Key-Id": key["id"], "X-CloudTally-Key-Secret": key["secret"],
+                   "Content-Type": "application/json", "Content-Encoding": "gzip"}
         counter = iter(range(10**9))
         lock = threading.Lock()
+        errors: dict[str, int] = {}
 
-        def one_batch(client: Client) -> float:
-            with lock:
-                b = next(counter)
-            recs = [resource_record(b * 1000 + i, date(2024, 10, 1) + timedelta(days=b % 28)) for i in range(1000)]
+        def post(recs: list[dict]) -> float | None:
+            """One POST on a new connection, sent once: its latency in ms, or None (counted in errors)."""
+            body = gzip.compress(dumps(recs).encode(), 5)
             t = time.perf_counter()
-            res = client.send_records(recs)
-            assert res.accepted == 1000, res.rejected[:2]
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, body, headers, method="POST"),
+                                            timeout=60) as resp:
+                    res = json.loads(resp.read())
+            except (OSError, http.client.HTTPException) as e:   # URLError, HTTPError (5xx, 4xx), resets
+                with lock:
+                    errors[_error_kind(e)] = errors.get(_error_kind(e), 0) + 1
+                return None
+            assert res["accepted"] == len(recs) and not res["rejected"], str(res)[:300]
             return (time.perf_counter() - t) * 1000
 
-        for clients, batches in ((1, 5 if quick else 20), (16, 16 if quick else 64)):
-            pool = [Client(url, key["id"], key["secret"], batch_size=1000) for _ in range(clients)]
-            one_batch(pool[0])  # warm up
+        def one_batch(size: int) -> float | None:
+            with lock:
+                b = next(counter)
+            return post([resource_record(b * size + i, date(2024, 10, 1) + timedelta(days=b % 28))
+                         for i in range(size)])
+
+        def run(clients: int, requests: int, size: int) -> dict:
+            errors.clear()
+            one_batch(size)  # warm up
+            errors.clear()
             t = time.perf_counter()
             with ThreadPoolExecutor(clients) as ex:
-                lat = list(ex.map(lambda n: one_batch(pool[n % clients]), range(batches)))
+                lat = [ms for ms in ex.map(lambda _: one_batch(size), range(requests)) if ms is not None]
             elapsed = time.perf_counter() - t
-            out[f"clients_{clients}"] = {"records_per_s": round(batches * 1000 / elapsed), "p50_ms": pct(lat, 50),
-                                         "p99_ms": pct(lat, 99), "batches": batches}
+            return {"requests": requests, "records": size, "ok": len(lat), "requests_per_s": round(requests / elapsed),
+                    "records_per_s": round(len(lat) * size / elapsed), "p50_ms": pct(lat, 50) if lat else None,
+                    "p99_ms": pct(lat, 99) if lat else None, "errors": sum(errors.values()),
+                    "error_kinds": dict(sorted(errors.items()))}
+
+        for clients, batches in ((1, 5 if quick else 20), (16, 16 if quick else 64)):
+            r = run(clients, batches, 1000)
+            out[f"clients_{clients}"] = {"records_per_s": r["records_per_s"], "p50_ms": r["p50_ms"],
+                                         "p99_ms": r["p99_ms"], "batches": batches, "errors": r["errors"],
+                                         "error_kinds": r["error_kinds"]}
+        small = run(16, 480 if quick else 1800, 10)
     finally:
         devstack.stop(api)
         store.delete_table()
-    return out
+    return out, small
 
 
 def main() -> int:
@@ -204,15 +244,22 @@ def main() -> int:
         print(f"wru_per_record       {wru}  (records only: {extra['wru_records_only']}; target ≤ 1.0)", flush=True)
         print(f"summary_rru_90d_10k  {rru}  (by provider, lite rollups; by tag:team, full rollups: {rru_full}; "
               "target ≤ 100)", flush=True)
-        http = bench_http(ddb, a.quick)
-        for k, v in http.items():
-            print(f"records_per_s {k:<10} {v['records_per_s']}  p50 {v['p50_ms']} ms  p99 {v['p99_ms']} ms", flush=True)
+        by_clients, small = bench_http(ddb, a.quick)
+        for k, v in by_clients.items():
+            print(f"records_per_s {k:<10} {v['records_per_s']}  p50 {v['p50_ms']} ms  p99 {v['p99_ms']} ms  "
+                  f"errors {v['errors']} {v['error_kinds'] or ''}", flush=True)
+        print(f"requests_16_clients  {small['requests']} × {small['records']} records: {small['requests_per_s']}/s  "
+              f"p50 {small['p50_ms']} ms  p99 {small['p99_ms']} ms  errors {small['errors']} {small['error_kinds'] or ''}",
+              flush=True)
+        errors_16 = by_clients["clients_16"]["errors"] + small["errors"]
+        print(f"errors_16_clients    {errors_16}  (target 0)", flush=True)
     finally:
         devstack.stop(ddb_proc)
-    print(json.dumps({"records_per_s": http, "us_per_record": us, "wru_per_record": wru,
+    print(json.dumps({"records_per_s": by_clients, "requests_16_clients": small, "errors_16_clients": errors_16,
+                      "us_per_record": us, "wru_per_record": wru,
                       "summary_rru_90d_10k": rru, "api_import_ms": api_ms, **extra,
                       "targets": {"us_per_record": 50, "wru_per_record": 1.0, "summary_rru_90d_10k": 100,
-                                  "api_import_ms": 150}}))
+                                  "api_import_ms": 150, "errors_16_clients": 0}}))
     return 0
 
 

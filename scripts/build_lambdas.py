@@ -4,6 +4,7 @@
     .venv/bin/python scripts/build_lambdas.py --lock     # resolve requirements/<name>.lock.txt (needs PyPI)
     .venv/bin/python scripts/build_lambdas.py            # build every artifact from the lock files
     .venv/bin/python scripts/build_lambdas.py --zip --check   # + deterministic zips, import check, sizes
+    .venv/bin/python scripts/build_lambdas.py --if-stale      # only what is missing or stale (what `cdk synth` runs)
 
 Artifacts (names shared with infra/ and serverless.yml through cloudtally.infra_render):
   api                 the Chalice app (app.py, chalicelib/, Chalice's runtime) + cloudtally + the base deps; the
@@ -15,12 +16,21 @@ Artifacts (names shared with infra/ and serverless.yml through cloudtally.infra_
 The lock files pin every distribution (closure resolved for the Lambda platform, manylinux x86_64, the
 runtime's Python); the build installs them with --no-deps, so the same lock gives the same tree. The check
 imports each handler in a fresh virtualenv (no site-packages) holding only the artifact, and fails above
-250 MB unzipped (Lambda's limit). Last stdout line: one JSON object with the sizes.
+250 MB unzipped (Lambda's limit). Last stdout line: one JSON object with the sizes, and which artifacts were
+built and which reused.
+
+Each built artifact records the SHA-256 of its inputs beside it (<name>.build.json): the contents (not the
+mtimes) of cloudtally, the function's own sources, Chalice's runtime files for the API, the lock file, the
+requirements it declares and this script. --if-stale rebuilds only the artifacts whose inputs changed or
+that have no record, and reuses the others without touching the network.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
+import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -38,11 +48,13 @@ from cloudtally.infra_render import RUNTIME, collector_artifact, lambda_placemen
 
 BUILD = ROOT / "build" / "lambda"
 LOCKS = ROOT / "requirements"
+LIBRARY = ROOT / "common" / "cloudtally"
 PY_VERSION = RUNTIME.removeprefix("python")          # "3.14"
 PLATFORM = "manylinux2014_x86_64"
 LIMIT_BYTES = 250 * 1024 * 1024
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-EXCLUDE = ("__pycache__", "*.pyc", "tests", "*.dist-info/RECORD")
+EXCLUDE = ("__pycache__", "*.pyc", "tests")         # names never copied from a source tree
+STAMP = ".build.json"                               # <out>/<name>.build.json: the inputs an artifact was built from
 
 
 def _pyproject() -> dict:
@@ -107,12 +119,76 @@ def _dist(req: str) -> str:
     return re.sub(r"[-_.]+", "-", re.split(r"[\[<>=!~; ]", req.strip(), maxsplit=1)[0]).lower()
 
 
+def _source_files(src: Path) -> list[Path]:
+    """The files of ``src`` (a file or a tree) that a build copies, sorted: EXCLUDE'd names left out."""
+    if src.is_file():
+        return [src]
+    if not src.is_dir():
+        return []
+    return sorted(f for f in src.rglob("*") if f.is_file() and not any(
+        fnmatch.fnmatch(part, pat) for part in f.relative_to(src).parts for pat in EXCLUDE))
+
+
 def _copy(src: Path, dest: Path) -> None:
-    if src.is_dir():
-        shutil.copytree(src, dest, ignore=shutil.ignore_patterns(*EXCLUDE), dirs_exist_ok=True)
-    else:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dest)
+    for f in _source_files(src):
+        target = dest / f.relative_to(src) if src.is_dir() else dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, target)
+
+
+def _inputs(name: str, art: dict) -> list[tuple[Path, str]]:
+    """(source, destination in the artifact) of everything copied into ``name`` besides the locked wheels."""
+    out = [(LIBRARY, "cloudtally"), *art["sources"]]
+    if name == "api":
+        import chalice   # Chalice's runtime is two files; `chalice package` injects the same ones
+        pkg = Path(chalice.__file__).parent
+        out += [(pkg / f, f"chalice/{f}") for f in ("__init__.py", "app.py")]
+    return out
+
+
+def inputs_digest(name: str, art: dict) -> str:
+    """SHA-256 over the contents an artifact is built from (paths relative to the artifact, never mtimes):
+    its definition and declared requirements, the lock file, this script and every copied source file."""
+    h = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    definition = {"requirements": sorted(art["requirements"]), "module": art["module"], "attr": art["attr"],
+                  "probe": art.get("probe", []), "runtime": RUNTIME, "platform": PLATFORM}
+    add("definition", json.dumps(definition, sort_keys=True).encode())
+    lockfile = LOCKS / f"{name}.lock.txt"
+    add("lock", lockfile.read_bytes() if lockfile.is_file() else b"missing")
+    add("script", Path(__file__).read_bytes())
+    for src, dest in _inputs(name, art):
+        files = _source_files(src)
+        add(f"source {dest}", str(len(files)).encode())   # a missing or emptied source changes the digest too
+        for f in files:
+            add(f"{dest}/{f.relative_to(src).as_posix()}" if src.is_dir() else dest, f.read_bytes())
+    return h.hexdigest()
+
+
+def _stamp(root: Path, name: str) -> Path:
+    return root / f"{name}{STAMP}"
+
+
+def is_current(name: str, art: dict, root: Path = BUILD) -> bool:
+    """Whether ``root/name`` was built from exactly the inputs there are now."""
+    stamp = _stamp(root, name)
+    if not (root / name).is_dir() or not stamp.is_file():
+        return False
+    try:
+        recorded = json.loads(stamp.read_text()).get("inputs_sha256")
+    except ValueError:         # a truncated record: rebuilt
+        return False
+    return recorded == inputs_digest(name, art)
+
+
+def _vendor(out: Path) -> None:
+    """functions/api/vendor: what `chalice package` bundles (the API artifact without the app and Chalice)."""
+    vendor = ROOT / "functions" / "api" / "vendor"
+    shutil.rmtree(vendor, ignore_errors=True)
+    shutil.copytree(out, vendor, ignore=shutil.ignore_patterns("app.py", "chalicelib", "chalice", *EXCLUDE))
 
 
 def build(name: str, art: dict, root: Path = BUILD) -> Path:
@@ -125,26 +201,26 @@ def build(name: str, art: dict, root: Path = BUILD) -> Path:
         raise SystemExit(f"{lockfile.relative_to(ROOT)} does not pin {', '.join(stale)} (pyproject.toml changed): "
                          f"run scripts/build_lambdas.py --lock --only {name}")
     out = root / name
+    digest = inputs_digest(name, art)       # of the inputs as they are when the build starts
+    _stamp(root, name).unlink(missing_ok=True)
+    out.with_suffix(".zip").unlink(missing_ok=True)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     _pip("install", "-q", "--no-deps", "--no-compile", "--target", str(out), "--only-binary=:all:", "--platform",
          PLATFORM, "--python-version", PY_VERSION, "--implementation", "cp", "-r", str(lockfile))
-    _copy(ROOT / "common" / "cloudtally", out / "cloudtally")
-    for src, dest in art["sources"]:
+    for src, dest in _inputs(name, art):
         if not src.exists():
             raise SystemExit(f"{name}: {src} is missing")
         _copy(src, out / dest)
-    if name == "api":
-        import chalice   # Chalice's runtime is two files; `chalice package` injects the same ones
-        pkg = Path(chalice.__file__).parent
-        for f in ("__init__.py", "app.py"):
-            _copy(pkg / f, out / "chalice" / f)
-    if name == "api" and root == BUILD:     # functions/api/vendor: what `chalice package` bundles
-        vendor = ROOT / "functions" / "api" / "vendor"
-        shutil.rmtree(vendor, ignore_errors=True)
-        shutil.copytree(out, vendor, ignore=shutil.ignore_patterns("app.py", "chalicelib", "chalice", *EXCLUDE))
+    if name == "api" and root == BUILD:
+        _vendor(out)
     for junk in out.rglob("__pycache__"):
         shutil.rmtree(junk, ignore_errors=True)
+    # recorded last: an interrupted build has no record, so the next --if-stale builds it again
+    tmp = _stamp(root, name).with_suffix(".tmp")
+    tmp.write_text(json.dumps({"artifact": name, "inputs_sha256": digest, "runtime": RUNTIME, "platform": PLATFORM},
+                              indent=1) + "\n")
+    tmp.replace(_stamp(root, name))
     return out
 
 
@@ -194,19 +270,40 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="append", help="build only these artifacts")
     ap.add_argument("--out", type=Path, default=BUILD,
                     help="build here instead of build/lambda (then functions/api/vendor is left alone)")
+    ap.add_argument("--if-stale", action="store_true",
+                    help="rebuild only artifacts that are missing or whose inputs changed since they were built")
     a = ap.parse_args(argv)
-    arts = {k: v for k, v in artifacts().items() if not a.only or k in a.only}
+    known = artifacts()
+    unknown = sorted(set(a.only or ()) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown artifact(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    arts = {k: v for k, v in known.items() if not a.only or k in a.only}
+    out_root = a.out.resolve()
     if a.lock:
         for name, art in arts.items():
             print(f"locked {lock(name, art['requirements']).relative_to(ROOT)}")
     figures: dict[str, dict] = {}
     failures: list[str] = []
-    with tempfile.TemporaryDirectory() as venvs:
+    built: list[str] = []
+    reused: list[str] = []
+    out_root.mkdir(parents=True, exist_ok=True)
+    # one build at a time per folder (two synths, `cdk watch` and a hand-run build): the second waits, then
+    # finds the first one's artifacts current
+    with open(out_root / ".build.lock", "w") as held, tempfile.TemporaryDirectory() as venvs:
+        fcntl.flock(held, fcntl.LOCK_EX)
         for name, art in arts.items():
-            d = build(name, art, a.out.resolve())
-            fig = {"unzipped_bytes": size(d)}
+            if a.if_stale and is_current(name, art, out_root):
+                d = out_root / name
+                reused.append(name)
+                if name == "api" and out_root == BUILD and not (ROOT / "functions" / "api" / "vendor").is_dir():
+                    _vendor(d)
+            else:
+                d = build(name, art, out_root)
+                built.append(name)
+            fig = {"unzipped_bytes": size(d), "built": name in built}
             if a.zip:
-                fig["zip_bytes"] = make_zip(d).stat().st_size
+                z = d.with_suffix(".zip")
+                fig["zip_bytes"] = (z if name in reused and z.is_file() else make_zip(d)).stat().st_size
             if a.check:
                 try:
                     check(name, art, d, Path(venvs))
@@ -219,10 +316,12 @@ def main(argv: list[str] | None = None) -> int:
             figures[name] = fig
             print(f"{name:28s} {fig['unzipped_bytes'] / 1e6:8.1f} MB unzipped"
                   + (f" {fig['zip_bytes'] / 1e6:7.1f} MB zipped" if "zip_bytes" in fig else "")
-                  + (f" import {fig['handler_import']}" if a.check else ""))
+                  + (f" import {fig['handler_import']}" if a.check else "")
+                  + ("" if name in built else "  (up to date: reused)"), flush=True)
     for f in failures:
         print(f, file=sys.stderr)
-    print(json.dumps({"artifacts": figures, "runtime": RUNTIME, "limit_bytes": LIMIT_BYTES, "ok": not failures}))
+    print(json.dumps({"artifacts": figures, "built": built, "reused": reused, "runtime": RUNTIME,
+                      "limit_bytes": LIMIT_BYTES, "ok": not failures}))
     return 1 if failures else 0
 
 

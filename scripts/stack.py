@@ -2,7 +2,7 @@
 """The local stack: `make up` / `make down` / `make reset`.
 
 up:    DynamoDB Local (Amazon's jar, data in .local/ddb), moto server (SNS, S3, EventBridge, CloudWatch,
-       Cost Explorer, EC2, EKS, RDS, Lambda, Secrets Manager), the table, the API on :8080 (chalice local),
+       Cost Explorer, EC2, EKS, RDS, Lambda, Secrets Manager), the table, the API on :8080 (cloudtally.devserver),
        admin/ingest/read keys, the demo dataset (through the API), every collector once, the dashboard on
        :8081; writes .local/stack.json and prints URLs and keys. Stays in the foreground: Ctrl-C stops
        everything it started (so does `make down` from another terminal). `--detach` returns instead.
@@ -125,7 +125,7 @@ def up(detach: bool, skip_collectors: bool) -> int:
             if not k or store.get_key(k["id"]) is None:
                 made = svc.create(f"local-{scope}", [scope])
                 keys[scope] = {"id": made["id"], "secret": made["secret"]}
-        log("starting the API (chalice local) ...")
+        log("starting the API (cloudtally.devserver) ...")
         procs["api"] = devstack.start_api(PORTS["api"], env, log=logs / "api.log")
         record()
         api_url = f"http://localhost:{PORTS['api']}"

@@ -112,7 +112,7 @@ def moto_endpoint(tmp_path_factory):
 
 
 def _serve_api(ddb_endpoint, tmp_path_factory):
-    """The API over HTTP (``chalice local``) on its own table, with admin/ingest/read keys, its clock
+    """The API over HTTP (cloudtally.devserver, as `make up` runs it) on its own table, with admin/ingest/read keys, its clock
     pinned at ``LIVE_NOW`` (``CLOUDTALLY_NOW``): default ranges and budget periods never follow the wall clock."""
     from cloudtally.api.service import ApiService
     from cloudtally.store import Store
@@ -137,7 +137,7 @@ def _serve_api(ddb_endpoint, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def live_api(ddb_endpoint, tmp_path_factory):
-    """The API over HTTP (``chalice local``) on its own table, with admin/ingest/read keys."""
+    """The API over HTTP (cloudtally.devserver, as `make up` runs it) on its own table, with admin/ingest/read keys."""
     yield from _serve_api(ddb_endpoint, tmp_path_factory)
 
 

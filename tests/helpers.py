@@ -59,3 +59,14 @@ def unaccounted_leaves(payload: Any, translation: Any) -> list[str]:
                  | {n["path"] for n in t.not_counted} | {openfinops._pat(r["path"]) for r in t.rejected})
     return [leaf for leaf in openfinops.iter_leaves(payload)
             if not any(leaf == a or leaf.startswith((a + ".", a + "[")) for a in accounted)]
+
+
+def load_infra_app():
+    """infra/app.py as a module, by path: the name ``app`` is also the Chalice app's module."""
+    import importlib.util
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("cloudtally_infra_app", root / "infra" / "app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -80,6 +80,9 @@ class KeyService:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, str, Principal | None]] = {}
         self._lock = threading.Lock()
+        # bumped by every revocation: a verification whose store read may predate one is not cached, so a
+        # revocation takes effect at once in this process even while other threads verify the same key
+        self._revocations = 0
 
     def create(self, name: str, scopes: list[str] | tuple[str, ...]) -> dict:
         if not isinstance(name, str) or not 1 <= len(name) <= 100:
@@ -99,6 +102,7 @@ class KeyService:
     def revoke(self, key_id: str) -> dict:
         item = self.store.revoke_key(key_id)
         with self._lock:
+            self._revocations += 1
             self._cache.pop(key_id, None)
         return {"id": key_id, "revoked_at": item.revoked_at.isoformat() if item.revoked_at else None}
 
@@ -109,6 +113,7 @@ class KeyService:
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key_id)
+            revocations = self._revocations
         if hit and hit[0] > now and hmac.compare_digest(hit[1], digest):
             principal = hit[2]
         else:
@@ -118,7 +123,8 @@ class KeyService:
             principal = None if item.revoked_at else Principal(key_id, item.name, frozenset(item.scopes))
             if self.cache_seconds:
                 with self._lock:
-                    self._cache[key_id] = (now + self.cache_seconds, digest, principal)
+                    if self._revocations == revocations:
+                        self._cache[key_id] = (now + self.cache_seconds, digest, principal)
         if principal is None:
             raise AuthError("this key has been revoked", code="revoked_key")
         return principal

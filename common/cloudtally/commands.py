@@ -43,7 +43,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_summary)
 
-    sv = sub.add_parser("serve", help="serve the API locally (chalice local) on --port")
+    sv = sub.add_parser("serve", help="serve the API locally (the Chalice app, threaded) on --port")
     sv.add_argument("--port", type=int, default=8080)
     sv.set_defaults(func=_serve)
 

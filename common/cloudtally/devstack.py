@@ -74,7 +74,7 @@ def start_moto(port: int, *, log: Path | None = None) -> subprocess.Popen:
 
 
 def start_api(port: int, env: dict[str, str], *, log: Path | None = None) -> subprocess.Popen:
-    """The Chalice app under ``chalice local`` (the same app.py that deploys to API Gateway)."""
+    """The Chalice app (the same app.py that deploys to API Gateway) under :mod:`cloudtally.devserver`."""
     out = open(log, "ab") if log else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "cloudtally.devserver", "--host", "127.0.0.1", "--port", str(port),
                              "--stage", "local"],

@@ -3,6 +3,9 @@
 Deploy-time choices are CloudFormation parameters (alert e-mail, API throttling, body limit, member-account
 role pattern); build-time choices are CDK context (``stage``, ``customDomain``/``certificateArn``,
 ``logRetentionDays``, ``artifactsDir``, ``allowUnbuiltArtifacts``). See README.md ("Deploying on AWS").
+
+The Lambda artifacts are built (or rebuilt when stale) by scripts/build_lambdas.py as part of the synth
+(:mod:`.artifacts`), so one ``cdk deploy`` deploys a clean checkout.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from . import artifacts as ct_artifacts
 from . import iam as ct_iam
 from . import naming
 from .dashboard import (REWRITE_JS, api_path_patterns, build_headers, pages_blocking_same_origin,
@@ -73,12 +77,18 @@ class CloudTallyStack(cdk.Stack):
         ctx = self.node.try_get_context
         self.stage = ctx("stage") or "v1"
         self.retention = RETENTION[int(ctx("logRetentionDays") or 90)]
-        self.artifacts = Path(ctx("artifactsDir") or naming.BUILD_DIR)
+        self.artifacts = Path(ctx("artifactsDir") or naming.BUILD_DIR).resolve()
+        # tests of the template only: no build, the bare sources where no artifact exists (not deployable)
         self.allow_unbuilt = str(ctx("allowUnbuiltArtifacts") or "false").lower() == "true"
         if placements is None:
             from cloudtally.collectors import deployment
             placements = naming.lambda_placements(deployment.load(ctx("deployment"), root=naming.ROOT))
         self.placements = list(placements)
+        # scripts/build_lambdas.py's report: what this synth built and what it reused (None: not run)
+        self.artifact_build: dict[str, Any] | None = None
+        if not self.allow_unbuilt:
+            self.artifact_build = ct_artifacts.ensure(
+                self.artifacts, ["api", "alerts", *(naming.collector_artifact(p.name) for p in self.placements)])
 
         # ------------------------------------------------------------------ parameters
         self.alert_email = cdk.CfnParameter(
@@ -162,8 +172,7 @@ class CloudTallyStack(cdk.Stack):
         if built.is_dir():
             return lambda_.Code.from_asset(str(built))
         if not self.allow_unbuilt:
-            raise FileNotFoundError(f"{built} is missing: run `.venv/bin/python scripts/build_lambdas.py` "
-                                    "before `cdk synth`/`cdk deploy`")
+            raise FileNotFoundError(f"{built} is missing although scripts/build_lambdas.py reported it built")
         cdk.Annotations.of(self).add_warning_v2(f"cloudtally:unbuilt:{artifact}",
                                                 f"{artifact}: artifact not built, using {source} (not deployable)")
         return lambda_.Code.from_asset(str(source), exclude=["vendor", "__pycache__", ".chalice"])

@@ -1,4 +1,4 @@
-"""The local stack as a user runs it: DynamoDB Local + the API (chalice local) with the demo estate,
+"""The local stack as a user runs it: DynamoDB Local + the API (cloudtally.devserver) with the demo estate,
 the built dashboard behind the local static server, and headless Debian Chromium (Playwright).
 
 Everything runs at one pinned clock, ``E2E_NOW`` (the 1st of a month, 09:30 UTC): the API through

@@ -23,6 +23,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 from cloudtally.infra_render import (ALERTS_STREAM_BATCH_SIZE, ALERTS_STREAM_FILTER,  # noqa: E402
                                      ALERTS_STREAM_WINDOW_S, function_actions,
                                      lambda_placements)
+from tests.helpers import load_infra_app  # noqa: E402
 
 pytestmark = pytest.mark.integration
 RUNTIME_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"}
@@ -32,13 +33,9 @@ RUNTIME_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage
 def synth(tmp_path_factory):
     import aws_cdk as cdk
     from aws_cdk.assertions import Template
-    # infra/app.py by path: the name `app` is also the Chalice app's module (functions/api/app.py)
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("cloudtally_infra_app", ROOT / "infra" / "app.py")
-    infra_app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(infra_app)
-    build = infra_app.build
+    build = load_infra_app().build
     out = tmp_path_factory.mktemp("cdk.out")
+    # the template's assertions need no Lambda artifact (tests/integration/test_lambda_artifacts.py builds them)
     app = cdk.App(outdir=str(out), context={"allowUnbuiltArtifacts": "true"})
     app, stack = build(app)
     app.synth()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from typing import Any, Callable
@@ -20,13 +21,19 @@ from .service import ApiService
 
 log = logging.getLogger("cloudtally.api")
 _service: ApiService | None = None
+_service_lock = threading.Lock()
 
 
 def service() -> ApiService:
+    """The process's one service (the local server's request threads share it, as a warm Lambda's successive requests do)."""
     global _service
-    if _service is None:
-        _service = ApiService(settings())
-    return _service
+    svc = _service
+    if svc is None:
+        with _service_lock:
+            if _service is None:
+                _service = ApiService(settings())
+            svc = _service
+    return svc
 
 
 def set_service(svc: ApiService | None) -> None:

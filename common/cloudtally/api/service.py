@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from functools import cached_property
+import threading
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -26,6 +26,10 @@ class ApiService:
         self.cfg = cfg or load_settings()
         self._store = store
         self.clock = clock or self.cfg.clock
+        self._keys: KeyService | None = None
+        # the local server runs one service for all its request threads: the store and the key service
+        # (whose cache makes a revocation take effect at once in this process) are created once
+        self._init_lock = threading.Lock()
 
     commit_budget_s = 20.0      # seconds one commit call of a period replace may spend (API Gateway allows 29)
 
@@ -33,16 +37,23 @@ class ApiService:
         """The service's clock (a parameter: tests and local stacks pin it)."""
         return self.clock.now()
 
-    @cached_property
+    @property
     def store(self):
         if self._store is None:
-            from ..store import Store  # lazy: keeps the API's cold import small
-            self._store = Store(self.cfg)
+            with self._init_lock:
+                if self._store is None:
+                    from ..store import Store  # lazy: keeps the API's cold import small
+                    self._store = Store(self.cfg)
         return self._store
 
-    @cached_property
+    @property
     def keys(self) -> KeyService:
-        return KeyService(self.store, self.cfg.key_pepper, self.cfg.auth_cache_seconds)
+        if self._keys is None:
+            store = self.store
+            with self._init_lock:
+                if self._keys is None:
+                    self._keys = KeyService(store, self.cfg.key_pepper, self.cfg.auth_cache_seconds)
+        return self._keys
 
     def auth(self, headers: Mapping[str, str], scope: str) -> Principal:
         return self.keys.authenticate(headers, scope)
