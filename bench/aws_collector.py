@@ -45,7 +45,7 @@ def gmd_calls(n: int) -> tuple[int, int]:
     from moto import mock_aws
 
     from cloudtally.collectors import registry, runner
-from cloudtally.providers.aws import collector as aws
+    from cloudtally.providers.aws import collector as aws
     with mock_aws():
         ec2 = boto3.client("ec2", "us-east-1")
         ami = next(i["ImageId"] for i in ec2.describe_images()["Images"] if not i.get("Platform"))

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Monthly AWS bill of running CloudTally itself for N resources collected hourly, from measured units.
 
-What is measured (DynamoDB Local, the real collector runner with incremental delivery, the real API
-service and store in-process): a simulated fleet of ``--sample`` resources (EC2 instances with CPU
+What is measured (DynamoDB Local, the real collector runner with incremental delivery, and the API's own
+route handlers in-process — records, metric points, collector status and day ledgers all go through them,
+authenticated, as from a deployed function, so every request is counted and priced): a simulated fleet of ``--sample`` resources (EC2 instances with CPU
 metrics, EBS volumes, RDS instances, Lambda functions and S3 buckets, 5 % of instances replaced each
 day) is collected by **hourly runs over one whole day** — 23 hourly runs and the day-close run — after a
 warm-up run. For that day we record:
@@ -45,7 +46,7 @@ sys.path.insert(0, str(ROOT / "common"))
 from cloudtally import devstack  # noqa: E402
 from cloudtally.config import Settings  # noqa: E402
 from cloudtally.focus import UTC, CostRecord, MetricPoint, day_floor  # noqa: E402
-from cloudtally.infra_render import ALERTS_MEMORY_MB, API_MEMORY_MB, aws_specs  # noqa: E402
+from cloudtally.infra_render import ALERTS_MEMORY_MB, API_MEMORY_MB, lambda_placements  # noqa: E402
 from cloudtally.money import CONTEXT, dumps  # noqa: E402
 
 HOURS_PER_MONTH = Decimal(730)
@@ -168,8 +169,10 @@ def _item_bytes(item: dict) -> int:
 
 
 def measure(sample: int, endpoint: str) -> dict:
+    from cloudtally.api.inprocess import InProcessClient
     from cloudtally.api.service import ApiService
     from cloudtally.collectors import registry, runner
+    from cloudtally.collectors.api_state import ApiStatus
     from cloudtally.store import Store
 
     cfg = Settings(table=f"bench-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=endpoint, auth_cache_seconds=300)
@@ -191,40 +194,26 @@ def measure(sample: int, endpoint: str) -> dict:
     try:
         svc = ApiService(cfg, store)
         key = svc.keys.create("bench-collector", ["ingest"])
-        headers = {"X-CloudTally-Key-Id": key["id"], "X-CloudTally-Key-Secret": key["secret"],
-                   "Content-Type": "application/json"}
-        api_time = [0.0]
+        # the function's view of the API: records, metric points, status and day ledgers all go through the
+        # API's handlers (authenticated, in-process), so every request is counted and its time is the API's
+        client = InProcessClient(svc, key)
 
-        class ApiSink:
-            """The collector's posts, answered by the API service in-process (its time is the API's)."""
-
-            def send_records(self, records):
-                t0 = time.perf_counter()
-                out = svc.ingest(json.dumps([r.to_dict() for r in records]), headers)
-                api_time[0] += time.perf_counter() - t0
-                assert not out["rejected"], out["rejected"][:2]
-                return {"accepted": out["accepted"], "rejected": [], "requests": 1}
-
-            def send_metrics(self, points):
-                t0 = time.perf_counter()
-                n = store.write_metrics(points)
-                api_time[0] += time.perf_counter() - t0
-                return n
-
-        day0 = day_floor(datetime.now(UTC)) - timedelta(days=3)   # ledgers' TTL runs on the real clock
+        # a pinned clock: the ledgers' expiry is judged at the run's own time
+        day0 = datetime(2026, 11, 2, tzinfo=UTC)
         fleet = Fleet(sample, day0, 3)
         spec = registry.get("aws")
 
         def run(at):
-            return runner.run(spec, sink=ApiSink(), clients=object(), catalog=object(), status=store, now=at,
-                              collect=fleet.collect)
+            return runner.run(spec, sink=runner.ClientSink(client), clients=object(), catalog=object(), status=ApiStatus(client),
+                              now=at, collect=fleet.collect)
 
         run(day0 + timedelta(minutes=5))                 # warm-up: the first run closes the initial days
         for h in range(1, 24):
             run(day0 + timedelta(hours=h, minutes=5))    # day0 builds its ledger hour by hour
         base = dict(store.capacity)
         transact_wru[0] = Decimal(0)
-        api_time[0] = 0.0
+        client.seconds = 0.0
+        client.requests.clear()
         runs, walls = [], []
         for h in range(24):                              # measured: day0's close at 00:05, then 23 hourly runs
             t0 = time.perf_counter()
@@ -232,7 +221,8 @@ def measure(sample: int, endpoint: str) -> dict:
             walls.append(time.perf_counter() - t0)
         wru = store.capacity["write"] - base["write"] + transact_wru[0]
         rru = store.capacity["read"] - base["read"]
-        collector_s = Decimal(str(sum(walls) - api_time[0]))
+        collector_s = Decimal(str(sum(walls) - client.seconds))
+        requests = dict(client.requests)
         # bytes the measured day left in the table (everything keyed by its date) and the ledgers
         measured_day = day0.date().isoformat()           # its records, rollups, metrics and ledger
         day_bytes, ledger_bytes, n_items = 0, 0, 0
@@ -276,8 +266,9 @@ def measure(sample: int, endpoint: str) -> dict:
                 "wru": wru, "rru": rru, "records_written": Decimal(sum(r["records_sent"] for r in runs)),
                 "provisional_per_hourly_run": Decimal(sum(r["delivery"]["provisional"] for r in runs[1:])) / 23,
                 "table_bytes": Decimal(day_bytes), "ledger_bytes": Decimal(ledger_bytes),
-                "collector_s": collector_s, "api_s": Decimal(str(api_time[0])),
-                "api_requests": Decimal(sum(r["requests"] for r in runs)),
+                "collector_s": collector_s, "api_s": Decimal(str(client.seconds)),
+                "api_requests": Decimal(sum(requests.values())),
+                "state_requests": Decimal(sum(n for op, n in requests.items() if "Collector" in op)),
                 # per dashboard load
                 "rru_per_dashboard_load": rru_dash, "dashboard_load_s": Decimal(str(dash_s)),
                 "hourly_run_s": Decimal(str(sorted(walls[1:])[11])), "close_run_s": Decimal(str(walls[0]))}
@@ -286,7 +277,8 @@ def measure(sample: int, endpoint: str) -> dict:
         store.delete_table()
 
 
-DAILY = ("wru", "rru", "records_written", "table_bytes", "ledger_bytes", "collector_s", "api_s", "api_requests")
+DAILY = ("wru", "rru", "records_written", "table_bytes", "ledger_bytes", "collector_s", "api_s", "api_requests",
+         "state_requests")
 PER_LOAD = ("rru_per_dashboard_load", "dashboard_load_s")     # a month of data: grows with the fleet too
 
 
@@ -321,8 +313,9 @@ def estimate(f: dict, p: dict[str, Decimal], resources: int, loads_per_day: int)
         # metrics, plus the day ledgers (kept 40 days by TTL)
         gb = (month("table_bytes") + month("ledger_bytes") * 40 / DAYS_PER_MONTH) / Decimal(1024 ** 3)
         storage = gb * (p["dynamodb_storage_gb_month"] + p["dynamodb_pitr_gb_month"])
-        specs = aws_specs()
-        aws = next(s for s in specs if s.name == "aws")
+        placements = lambda_placements()
+        aws = next(p.spec for p in placements if p.name == "aws")
+        aws_cfg = aws.default_config()
         runs = HOURS_PER_MONTH                                       # the AWS collector: rate(1 hour)
         api_requests = month("api_requests") + dash_loads * 3
         # AWS inventory pages per hourly run (instances, volumes, databases) and per daily usage pull
@@ -337,17 +330,17 @@ def estimate(f: dict, p: dict[str, Decimal], resources: int, loads_per_day: int)
         invocations = api_requests + runs + alerts_runs
         lam = gbs * p["lambda_gb_second_x86"] + invocations / MILLION * p["lambda_requests_per_million"]
         apigw = api_requests / MILLION * p["apigateway_rest_requests_per_million"]
-        ce_requests = HOURS_PER_MONTH / Decimal(aws.default_config["ce_interval_hours"])   # one page per pull
+        ce_requests = HOURS_PER_MONTH / Decimal(str(aws_cfg.ce_interval_hours))   # one page per pull
         ce = ce_requests * p["cost_explorer_api_request"]
-        cpu_pulls_per_day = Decimal(24) / Decimal(aws.default_config["metrics_interval_hours"])
+        cpu_pulls_per_day = Decimal(24) / Decimal(str(aws_cfg.metrics_interval_hours))
         metrics_requested = sum((n * share * (cpu_pulls_per_day if per is None else Decimal(str(per)))
                                  for share, _, per in MIX.values()), Decimal(0)) * DAYS_PER_MONTH
         cw = metrics_requested / 1000 * p["cloudwatch_getmetricdata_per_1000_metrics"] \
             + DAYS_PER_MONTH * (n * MIX["s3"][0] * 3 / 500 + 1) / 1000 * p["cloudwatch_api_requests_per_1000"]
         sns_msgs = Decimal(100)
         sns = sns_msgs / MILLION * p["sns_publish_per_million"] + sns_msgs / 100000 * p["sns_email_per_100k"]
-        fixed = p["kms_key_month"] + p["secrets_manager_secret_month"] * len({x for s in specs for x in s.secrets}) \
-            + p["cloudwatch_alarm_month"] * (len(specs) + 2)
+        fixed = p["kms_key_month"] + p["secrets_manager_secret_month"] * len(
+            {s.aws_name for pl in placements for s in pl.secrets}) + p["cloudwatch_alarm_month"] * (len(placements) + 2)
         parts = {"dynamodb_writes": ddb_w, "dynamodb_reads": ddb_r, "dynamodb_storage_first_month": storage,
                  "lambda": lam, "api_gateway": apigw, "cost_explorer": ce, "cloudwatch_getmetricdata": cw,
                  "sns": sns, "fixed_kms_secrets_alarms": fixed}
@@ -356,7 +349,9 @@ def estimate(f: dict, p: dict[str, Decimal], resources: int, loads_per_day: int)
             "total": total.quantize(Decimal("0.01")),
             "units": {"resource_days": rd, "wru": month("wru").quantize(Decimal(1)),
                       "records_written": month("records_written").quantize(Decimal(1)),
-                      "api_requests": api_requests.quantize(Decimal(1)), "lambda_gb_seconds": gbs.quantize(Decimal("0.1")),
+                      "api_requests": api_requests.quantize(Decimal(1)),
+                      "collector_state_requests": month("state_requests").quantize(Decimal(1)),
+                      "lambda_gb_seconds": gbs.quantize(Decimal("0.1")),
                       "getmetricdata_metrics": metrics_requested.quantize(Decimal(1)),
                       "cost_explorer_requests": ce_requests.quantize(Decimal("0.1")), "table_gb": gb.quantize(Decimal("0.001"))}}
 

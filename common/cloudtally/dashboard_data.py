@@ -141,7 +141,7 @@ def _freshness(results: list[dict]) -> list[dict[str, Any]]:
 
 
 def _budget_statuses(store, now: datetime) -> list[dict[str, Any]] | None:
-    mod = _optional("budgets")
+    mod = _optional("api.budgets")
     if mod is None:
         return None
     return list(mod.BudgetService(store).status(now)["budgets"].values())
@@ -165,7 +165,7 @@ def _budgets(store, q: Query, now: datetime, statuses: list[dict] | None = None)
 
 
 def _anomalies(store, q: Query, status: str | None = "open") -> dict[str, Any]:
-    mod = _optional("budgets")
+    mod = _optional("api.budgets")
     if mod is None:
         return {"available": False, "items": []}
     found = mod.BudgetService(store).anomalies.list(q.start, q.end, status=status)

@@ -48,7 +48,7 @@ def _alerts(store, cfg, moto_endpoint) -> dict:
     import boto3
 
     from cloudtally.alerts import AlertEvaluator, dedup_id
-    from cloudtally.budgets import BudgetService
+    from cloudtally.api.budgets import BudgetService
     from cloudtally.store.budgets_repo import AlertLedger
     sns = boto3.client("sns", endpoint_url=moto_endpoint, region_name="us-east-1")
     topic = sns.create_topic(Name=f"e2e-{uuid.uuid4().hex[:8]}")["TopicArn"]

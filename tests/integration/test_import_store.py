@@ -165,3 +165,37 @@ def test_cli_import_and_export(store, settings, tmp_path, monkeypatch, capsys):
     finally:
         if hasattr(config.settings, "cache_clear"):
             config.settings.cache_clear()
+
+
+def test_a_period_replace_keeps_the_collectors_estimates_and_flips_the_period_at_once(store):
+    """A billed import replaces the period's billed rows only (the collector's own estimates stay, superseded);
+    readers see the old totals until the commit's one flip, then the new ones."""
+    from cloudtally.focus import parse_record
+    from cloudtally.query import parse_query
+    from tests.helpers import rec
+
+    def r(day: int, cost: str, src: str, rid: str):
+        return parse_record(rec(ResourceId=rid, BilledCost=cost, x_CostSource=src, x_Collector="atlas",
+                                ChargePeriodStart=f"2024-09-{day:02d}T00:00:00Z",
+                                ChargePeriodEnd=f"2024-09-{day + 1:02d}T00:00:00Z"))
+
+    def billed_total():
+        q = parse_query({"from": "2024-09-01", "to": "2024-10-01", "granularity": "total", "source": "billed"})
+        return store.summary(q)["totals"]["USD"]["BilledCost"]
+
+    store.write_records([r(1, "5", "estimated", "c1"), r(2, "5", "estimated", "c1")])
+    first = store.create_import("atlas")["import_id"]
+    store.stage_records(first, [r(1, "10", "billed", "c1"), r(2, "11", "billed", "c1")])
+    assert store.commit_import(first)["state"] == "committed"
+    assert billed_total() == Decimal("21")
+    # the revised invoice: day 2's line withdrawn, day 1 lower
+    second = store.create_import("atlas")["import_id"]
+    store.stage_records(second, [r(1, "9", "billed", "c1")])
+    store.commit_import(second, budget_s=0)          # one day per call: the commit is half done
+    assert store.get_import(second)["state"] == "committing"
+    assert billed_total() == Decimal("21")           # readers keep the old period until the flip
+    assert store.commit_import(second)["state"] == "committed"
+    assert billed_total() == Decimal("9")
+    recs = store.list_records(parse_query({"from": "2024-09-01", "to": "2024-09-03", "source": "estimated"}),
+                              limit=100)["records"]
+    assert len(recs) == 2                             # the estimates were not in the billed import's scope

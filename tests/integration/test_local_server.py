@@ -110,9 +110,7 @@ def test_32_concurrent_clients_get_their_own_correct_answers(live_api):
 def test_the_api_service_is_created_once_for_concurrent_first_requests(monkeypatch):
     """The local server's request threads share one service (one store, one key cache): the first requests
     arriving together must not each build their own."""
-    _import_root("api")
-    from chalicelib import http
-
+    from cloudtally.api import chalice_app as http
     from cloudtally.api import service as service_module
     built: list[object] = []
 

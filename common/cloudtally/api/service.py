@@ -111,7 +111,7 @@ class ApiService:
 
     def budgets(self):
         """Budget and anomaly operations (:class:`cloudtally.budgets.BudgetService`) at this clock."""
-        from ..budgets import BudgetService
+        from .budgets import BudgetService
         return BudgetService(self.store, clock=self.clock)
 
     def collectors(self) -> dict[str, Any]:

@@ -15,6 +15,18 @@ ENV_STATUS_FILE = "CLOUDTALLY_COLLECTOR_STATUS_FILE"
 
 
 def add_commands(sub: Any) -> None:
+    c = sub.add_parser("collectors", help="the collector registry: list, show one (redacted), check the contract")
+    csub = c.add_subparsers(dest="collectors_cmd", required=True)
+    csub.add_parser("list", help="every registered collector (built-in and plug-in)").set_defaults(func=_list)
+    sh = csub.add_parser("show", help="one collector: runtime, schedule per runtime, settings, permissions, "
+                                      "secrets (config printed with secrets redacted)")
+    sh.add_argument("name")
+    sh.add_argument("--config", help="JSON file with config overrides to validate and show (redacted)")
+    sh.set_defaults(func=_show)
+    ck = csub.add_parser("check", help="the collector contract (fixtures, replay, permissions, docs, deploy)")
+    ck.add_argument("name", nargs="?")
+    ck.set_defaults(func=_check)
+
     p = sub.add_parser("collect", help="run a collector once (the scheduled function runs the same code)")
     p.add_argument("collector", help="collector name from the registry, e.g. aws")
     p.add_argument("--once", action="store_true", required=True, help="run one collection and exit")
@@ -95,3 +107,37 @@ def _agent_aws(args: argparse.Namespace) -> int:
         return 0 if agent.run_once() else 1
     agent.run_continuous(interval_seconds=args.interval)
     return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from . import registry
+    for s in registry.all_specs():
+        print(f"{s.name:24s} {s.provider:12s} {s.runtime:16s} {s.schedule.render(s.runtime):24s} "
+              f"{s.plugin or 'built-in'}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from ..money import dumps
+    from . import registry
+    spec = registry.get(args.name)
+    out = spec.show()
+    if args.config:
+        with open(args.config) as f:
+            doc = json.load(f)
+        out["config"] = spec.parse_config(doc).redacted()
+    print(dumps(out, indent=1))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from . import contract, registry
+    specs = [registry.get(args.name)] if args.name else registry.all_specs()
+    bad = 0
+    for spec in specs:
+        problems = contract.check(spec)
+        bad += bool(problems)
+        print(f"{spec.name}: {'ok' if not problems else 'FAILS'}")
+        for p in problems:
+            print(f"  - {p}")
+    return 1 if bad else 0

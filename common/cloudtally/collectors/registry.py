@@ -22,7 +22,6 @@ import importlib
 import logging
 import re
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any, Callable
 
 from ..errors import ConfigError
@@ -316,6 +315,7 @@ def register(spec: CollectorSpec) -> CollectorSpec:
 
 
 def _load_entry_points() -> None:
+    from importlib import metadata   # lazy: a collector function's cold start does not scan distributions
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         obj = ep.load()
         spec = getattr(obj, "SPEC", obj)

@@ -99,11 +99,11 @@ class MemoryTarget:
 
     def commit(self, import_id: str) -> dict[str, Any]:
         staged = self._staged.pop(import_id)
-        scopes = {(r.x_Collector, r.ProviderName, r.BillingAccountId, r.BillingPeriodStart, r.BillingPeriodEnd)
-                  for r in staged}
-        keys = {s[:4] for s in scopes}
+        scopes = {(r.x_Collector, r.ProviderName, r.BillingAccountId, r.BillingPeriodStart, r.BillingPeriodEnd,
+                   r.x_CostSource) for r in staged}
+        keys = {s[:4] + s[5:] for s in scopes}
         stale = [i for i, r in self.records.items()
-                 if (r.x_Collector, r.ProviderName, r.BillingAccountId, r.BillingPeriodStart) in keys]
+                 if (r.x_Collector, r.ProviderName, r.BillingAccountId, r.BillingPeriodStart, r.x_CostSource) in keys]
         new = {r.id: r for r in staged}
         deleted = sum(1 for i in stale if i not in new)
         for i in stale:
@@ -112,7 +112,7 @@ class MemoryTarget:
         self.commits += 1
         return {"state": "committed", "written": len(new), "deleted": deleted, "scopes": [
             {"collector": c, "provider": p, "account": a, "billing_period_start": s.isoformat(),
-             "billing_period_end": e.isoformat()} for c, p, a, s, e in sorted(scopes, key=str)]}
+             "billing_period_end": e.isoformat(), "cost_source": src} for c, p, a, s, e, src in sorted(scopes, key=str)]}
 
     def abort(self, import_id: str) -> None:
         self._staged.pop(import_id, None)

@@ -2,8 +2,9 @@
 
 An *import* stages records (compressed, invisible to every query), then commits: for each day of the
 staged billing periods it writes the staged records and deletes the records of the same scopes
-``(x_Collector, provider, billing account, billing period)`` that the import did not bring (a
-corrected export replaces the period; rows it dropped go). Readers see the old totals until the
+``(x_Collector, provider, billing account, billing period, cost source)`` that the import did not bring
+(a corrected export replaces the period; rows it dropped go; the collector's estimates of the period are
+not in a billed import's scope and stay, superseded, for estimate-accuracy reporting). Readers see the old totals until the
 commit completes and the new ones after, never a mix:
 
 * before writing a day, the commit locks it: the day's rollup marker gets the import id (``ri``) and
@@ -45,16 +46,17 @@ STAGE_CHUNK_RECORDS = 400    # records per staged item (~40-60 KB compressed: a 
 
 def _scope_key(r: CostRecord) -> str:
     return json.dumps([r.x_Collector or "", r.ProviderName, r.BillingAccountId, iso(r.BillingPeriodStart),
-                       iso(r.BillingPeriodEnd)], separators=(",", ":"))
+                       iso(r.BillingPeriodEnd), r.x_CostSource], separators=(",", ":"))
 
 
-def _item_key(item: dict) -> tuple[str, str, str, str]:
-    """(collector, provider, account, billing period start) of a stored record item."""
+def _item_key(item: dict) -> tuple[str, str, str, str, str]:
+    """(collector, provider, account, billing period start, cost source) of a stored record item."""
     bs = item.get("bs", {}).get("S")
     if bs is None:
         cs = datetime.fromisoformat(item["cs"]["S"].replace("Z", "+00:00")).astimezone(UTC)
         bs = iso(month_bounds(cs)[0])
-    return (item.get("col", {}).get("S", ""), item.get("p", {}).get("S", ""), item.get("a", {}).get("S", ""), bs)
+    return (item.get("col", {}).get("S", ""), item.get("p", {}).get("S", ""), item.get("a", {}).get("S", ""), bs,
+            item.get("src", {}).get("S", "estimated"))
 
 
 class ImportsMixin:
@@ -88,7 +90,8 @@ class ImportsMixin:
         return {"import_id": it["pk"]["S"][2:], "state": it["st"]["S"], "collector": it["co"]["S"],
                 "created_at": it["ca"]["S"], "staged": int(it.get("n", {}).get("N", "0")),
                 "scopes": [dict(zip(("collector", "provider", "account", "billing_period_start",
-                                     "billing_period_end"), json.loads(s))) for s in sorted(it.get("sc", {}).get("SS", []))],
+                                     "billing_period_end", "cost_source"), json.loads(s)))
+                           for s in sorted(it.get("sc", {}).get("SS", []))],
                 "days_done": len(it.get("dd", {}).get("SS", [])), "written": int(it.get("w", {}).get("N", "0")),
                 "deleted": int(it.get("dl", {}).get("N", "0"))}
 
@@ -156,9 +159,9 @@ class ImportsMixin:
         self._take_lease(import_id, lease, staging=state == "staging")
         meta = self._meta(import_id)
         scopes = [json.loads(s) for s in meta.get("sc", {}).get("SS", [])]
-        keys = {(c, p, a, bs) for c, p, a, bs, _ in scopes}
+        keys = {(c, p, a, bs, src) for c, p, a, bs, _, src in scopes}
         days = set(meta.get("sd", {}).get("SS", []))
-        for _, _, _, bs, be in scopes:
+        for _, _, _, bs, be, _ in scopes:
             s = datetime.fromisoformat(bs.replace("Z", "+00:00")).date()
             e = datetime.fromisoformat(be.replace("Z", "+00:00")).date()
             days.update(d.isoformat() for d in periods.days(s, min(e, s + timedelta(days=800))))
@@ -176,6 +179,14 @@ class ImportsMixin:
                                                                     ":lu": {"N": str(int(time.time()) + LEASE_S)}}},
                        "write")
             if time.monotonic() - t0 > budget_s:
+                # out of time: release the lease (the next call resumes at once); the locks stay held
+                self._call("UpdateItem", {"TableName": self.table,
+                                          "Key": {"pk": {"S": f"I#{import_id}"}, "sk": {"S": "#meta"}},
+                                          "UpdateExpression": "SET lu = :released",
+                                          "ConditionExpression": "lk = :lk",
+                                          "ExpressionAttributeValues": {":lk": {"S": lease},
+                                                                        ":released": {"N": str(int(time.time()))}}},
+                           "write")
                 meta = self._meta(import_id)
                 return {**self._import_doc(meta), "days_left": len(days - set(meta.get("dd", {}).get("SS", [])))}
         # the flip: one write makes the whole import visible
@@ -192,7 +203,7 @@ class ImportsMixin:
             self._call("UpdateItem", {"TableName": self.table, "Key": {"pk": {"S": f"I#{import_id}"}, "sk": {"S": "#meta"}},
                                       "UpdateExpression": "SET st = :committing, lk = :lk, lu = :lu",
                                       "ConditionExpression": "(st = :staging OR st = :committing) AND "
-                                                             "(attribute_not_exists(lu) OR lu < :now)",
+                                                             "(attribute_not_exists(lu) OR lu <= :now)",
                                       "ExpressionAttributeValues": {":committing": {"S": "committing"},
                                                                     ":staging": {"S": "staging"},
                                                                     ":lk": {"S": lease}, ":lu": {"N": str(now_s + LEASE_S)},

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...collectors.config import CollectorConfig
+from ...collectors.config import CollectorConfig, ConfigModel
 from ...collectors.registry import CollectorSpec, Permissions, Schedule, register
 
 
 @dataclass(frozen=True)
-class AwsAccount(CollectorConfig):
+class AwsAccount(ConfigModel):
     """A member account, reached by assuming ``role_arn``."""
 
     account_id: str = ""
@@ -103,8 +103,6 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Iterable, Iterator
-
-from botocore.exceptions import ClientError
 
 from ... import periods
 from ...collectors.runner import CollectorContext, Window
@@ -505,7 +503,7 @@ def _s3(ctx: CollectorContext, payer: str, account: str, window: Window) -> Iter
         loc = {"EU": "eu-west-1"}.get(loc, loc)
         try:
             b["Tags"] = s3.get_bucket_tagging(Bucket=b["Name"]).get("TagSet", [])
-        except ClientError as e:  # an untagged bucket answers NoSuchTagSet; anything else fails the scope
+        except s3.exceptions.ClientError as e:  # an untagged bucket answers NoSuchTagSet; anything else fails the scope
             if e.response.get("Error", {}).get("Code") not in ("NoSuchTagSet", "NoSuchTagSetError"):
                 raise
             b["Tags"] = []
