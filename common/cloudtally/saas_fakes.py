@@ -133,7 +133,7 @@ class FakeVendors:
                                       ("/datadog", "datadog")) if path.startswith(p + "/")), "")
         with self._lock:
             self.requests.append({"vendor": vendor, "method": method, "path": path, "query": q,
-                                  "headers": dict(h.headers.items())})
+                                  "headers": {k.lower(): v for k, v in h.headers.items()}})
             queued = self._fail.get(vendor)
             injected = queued.pop(0) if queued else None
         if injected is not None:
