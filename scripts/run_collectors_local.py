@@ -85,14 +85,16 @@ def put_demo_export(s3, now: datetime, bucket: str = EXPORT_BUCKET) -> dict[str,
 
 def main() -> int:
     import boto3
+    import demo_saas
     import handler  # functions/aws/handler.py
     from seed_moto_aws import seed
     moto = os.environ["AWS_ENDPOINT_URL"]
     now = clock_from_env().now()
     failed = 0
+    saas = demo_saas.start(now)     # scripts/demo_saas.py: the SaaS vendors' local fakes, events pointing at them
     for spec in registry.all_specs():
-        if spec.platform != "aws":
-            print(f"[collectors] {spec.name}: runs on {spec.platform}; not part of the local AWS stack")
+        if spec.runtime != "lambda":
+            print(f"[collectors] {spec.name}: runs on {spec.runtime}; not part of the local AWS stack")
             continue
         if spec.name == "aws":
             created = seed(moto, now)
@@ -100,6 +102,8 @@ def main() -> int:
             event = {"collector": "aws", "config": {"regions": ["us-east-1", "eu-west-1"]}}
         elif spec.name == "aws-billing-export":
             event = put_demo_export(boto3.client("s3", region_name="us-east-1"), now)
+        elif spec.name in saas:
+            event = saas[spec.name]
         else:
             event = {"collector": spec.name}
         try:
