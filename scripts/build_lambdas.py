@@ -87,7 +87,7 @@ def artifacts() -> dict[str, dict]:
         # the Lambda runtime's own needs (the handler: Powertools, boto3 for Secrets Manager) + the collector's SDK
         reqs = list(dict.fromkeys(base + extras["lambda"] + extras[spec.sdk_extra]))
         out[collector_artifact(spec.name)] = {
-            "requirements": reqs, "module": "handler", "attr": "handler",
+            "requirements": reqs, "module": "handler", "attr": "handler", "lock": f"collector-{spec.sdk_extra}",
             "probe": [spec.module, "cloudtally.collectors.function"] + list(spec.runtime_modules),
             "sources": [(ROOT / "functions" / "aws" / "handler.py", "handler.py")]}
     return out
@@ -95,6 +95,12 @@ def artifacts() -> dict[str, dict]:
 
 def _pip(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], check=True)
+
+
+def lock_file(name: str, art: dict) -> Path:
+    """The artifact's lock file: its own (``api``, ``alerts``), or its collector extra's, shared by every
+    collector function that installs the same extra (``collector-<extra>.lock.txt``)."""
+    return LOCKS / f"{art.get('lock', name)}.lock.txt"
 
 
 def lock(name: str, reqs: list[str]) -> Path:
@@ -157,7 +163,7 @@ def inputs_digest(name: str, art: dict) -> str:
     definition = {"requirements": sorted(art["requirements"]), "module": art["module"], "attr": art["attr"],
                   "probe": art.get("probe", []), "runtime": RUNTIME, "platform": PLATFORM}
     add("definition", json.dumps(definition, sort_keys=True).encode())
-    lockfile = LOCKS / f"{name}.lock.txt"
+    lockfile = lock_file(name, art)
     add("lock", lockfile.read_bytes() if lockfile.is_file() else b"missing")
     add("script", Path(__file__).read_bytes())
     for src, dest in _inputs(name, art):
@@ -192,7 +198,7 @@ def _vendor(out: Path) -> None:
 
 
 def build(name: str, art: dict, root: Path = BUILD) -> Path:
-    lockfile = LOCKS / f"{name}.lock.txt"
+    lockfile = lock_file(name, art)
     if not lockfile.is_file():
         raise SystemExit(f"{lockfile} missing: run scripts/build_lambdas.py --lock")
     pinned = {_dist(line) for line in lockfile.read_text().splitlines() if line and not line.startswith("#")}
@@ -280,8 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     arts = {k: v for k, v in known.items() if not a.only or k in a.only}
     out_root = a.out.resolve()
     if a.lock:
+        done: set[str] = set()
         for name, art in arts.items():
-            print(f"locked {lock(name, art['requirements']).relative_to(ROOT)}")
+            if art.get("lock", name) not in done:
+                done.add(art.get("lock", name))
+                print(f"locked {lock(art.get('lock', name), art['requirements']).relative_to(ROOT)}")
     figures: dict[str, dict] = {}
     failures: list[str] = []
     built: list[str] = []

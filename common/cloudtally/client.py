@@ -195,6 +195,14 @@ class Client:
                 out.rejected.extend({**r, "spooled_file": file.name} for r in resp["rejected"])
             file.unlink()
 
+    def saas_costs(self, **params: Any) -> dict[str, Any]:
+        """``GET /v1/costs/saas``: per SaaS vendor (``mongodb_atlas``, ``redis_cloud``, ``github_actions``,
+        ``datadog``) its totals per currency and ``status`` (``not_collected`` when it has no records);
+        ``from``/``to`` (``from_`` works too) default to the month to date."""
+        if "from_" in params:
+            params["from"] = params.pop("from_")
+        return self.request("GET", "/v1/costs/saas", params=params)[0]
+
     def summary(self, **params: Any) -> dict[str, Any]:
         return self.request("GET", "/v1/costs/summary", params=params)[0]
 

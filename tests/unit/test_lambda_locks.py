@@ -25,7 +25,7 @@ def test_every_declared_requirement_is_pinned(build):
     arts = build.artifacts()
     assert {"api", "alerts", "collector-aws", "collector-aws-billing-export"} <= set(arts)
     for name, art in arts.items():
-        lock = (ROOT / "requirements" / f"{name}.lock.txt").read_text().splitlines()
+        lock = build.lock_file(name, art).read_text().splitlines()
         pinned = {build._dist(line) for line in lock if line and not line.startswith("#")}
         missing = sorted(r for r in art["requirements"] if build._dist(r) not in pinned)
         assert not missing, f"{name}: {missing} not in its lock: run scripts/build_lambdas.py --lock --only {name}"

@@ -1,5 +1,6 @@
 """OpenFinOps-compatible telemetry agents, running CloudTally's collectors (no second implementation)."""
 
 from .aws_telemetry_agent import AWSTelemetryAgent
+from .saas_services_telemetry_agent import SaaSServicesTelemetryAgent
 
-__all__ = ["AWSTelemetryAgent"]
+__all__ = ["AWSTelemetryAgent", "SaaSServicesTelemetryAgent"]

@@ -181,6 +181,8 @@ def operations() -> dict[str, dict[str, Any]]:
         ops.update(part)
     from ..importers.export import openapi_operation
     ops["exportFocus"] = openapi_operation()["get"]
+    from .saas_costs import openapi as saas_openapi
+    ops.update(saas_openapi())
     return ops
 
 

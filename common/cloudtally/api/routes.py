@@ -74,6 +74,7 @@ ROUTES: list[Route] = [
     _r("GET", "/v1/records", "read", "listRecords", f"{H}:list_records"),
     _r("GET", "/v1/costs/summary", "read", "costSummary", f"{H}:cost_summary"),
     _r("GET", "/v1/costs/top-resources", "read", "topResources", f"{H}:top_resources"),
+    _r("GET", "/v1/costs/saas", "read", "saasCosts", "cloudtally.api.saas_costs:saas_costs"),
     _r("GET", "/v1/metrics", "read", "metrics", f"{H}:metrics"),
     _r("GET", "/v1/export/focus", "read", "exportFocus", f"{H}:export_focus"),
     _r("GET", "/v1/dashboard/{view}", "read", "dashboardView", f"{H}:dashboard_view"),

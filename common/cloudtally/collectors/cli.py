@@ -53,6 +53,8 @@ def add_commands(sub: Any) -> None:
     aws.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
                      help="keep payloads the API does not take (outage) on disk and send them next time")
     aws.set_defaults(func=_agent_aws)
+    from ..agents.saas_services_telemetry_agent import add_agent_command as add_saas_agent
+    add_saas_agent(asub)
 
 
 def _collect(args: argparse.Namespace) -> int:

@@ -38,6 +38,10 @@ ENTRY_POINT_GROUP = "cloudtally.collectors"
 MODULES: list[str] = [
     "cloudtally.providers.aws.collector",
     "cloudtally.providers.aws.billing_export",
+    "cloudtally.providers.atlas.collector",
+    "cloudtally.providers.redis_cloud.collector",
+    "cloudtally.providers.github.collector",
+    "cloudtally.providers.datadog.collector",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")

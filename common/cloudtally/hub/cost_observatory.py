@@ -185,6 +185,30 @@ class CostObservatory:
                 "from": p["from"], "to": p["to"], "unconverted": unconverted, "fx": fx.info(),
                 "generated_at": self.clock.timestamp()}
 
+    def get_saas_service_costs(self, time_range_hours: int | None = None) -> dict[str, Decimal | None]:
+        """The OpenFinOps SaaS summary: ``{"mongodb_atlas", "redis_cloud", "github_actions", "datadog"}`` →
+        USD cost of the month to date (or of the whole UTC days the last ``time_range_hours`` touch);
+        ``None`` for a vendor nothing was collected from (never a zero that would read as free)."""
+        params: dict[str, Any] = {}
+        if time_range_hours is not None:
+            now = self.clock.now()
+            params = {"from": (now - timedelta(hours=time_range_hours)).date().isoformat(),
+                      "to": (now.date() + timedelta(days=1)).isoformat()}
+        res = self.client.saas_costs(**params)
+        fx = fx_table()
+        out: dict[str, Decimal | None] = {}
+        for key, info in res["services"].items():
+            if info["status"] != "collected":
+                out[key] = None
+                continue
+            usd = ZERO
+            for cur, v in (info["total"] or {}).items():
+                conv = fx.convert(Decimal(v), cur, "USD")
+                if conv is not None:
+                    usd = CONTEXT.add(usd, conv)
+            out[key] = usd
+        return out
+
     def get_budget_status(self) -> dict[str, dict[str, Any]]:
         res = self.client.request("GET", "/v1/budgets/status")[0]
         out = {}
