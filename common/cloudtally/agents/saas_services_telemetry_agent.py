@@ -24,22 +24,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import socket
-import threading
-import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
-from .. import config as ct_config
-from ..client import Client, resolve_api_url
+from ..client import Client
 from ..errors import CloudTallyError, ConfigError
 from ..focus import UTC, CostRecord, MetricPoint, day_floor
 from ..money import CONTEXT, ZERO
+from .base import AGENT_VERSION, TelemetryAgent, run_cli  # noqa: F401 (AGENT_VERSION: re-export)
 
 log = logging.getLogger("cloudtally.agents.saas")
-AGENT_VERSION = "cloudtally-0.1"
 REDACTED = "***"
 
 # OpenFinOps service key -> (collector, {config key: (env vars...)}, secret keys)
@@ -193,31 +188,24 @@ def collector_setup(service: str, section: Mapping[str, Any]) -> tuple[str, dict
     return name, cfg, {k: v for k, v in env.items() if v}
 
 
-class SaaSServicesTelemetryAgent:
+class SaaSServicesTelemetryAgent(TelemetryAgent):
     """OpenFinOps ``SaaSServicesTelemetryAgent``, backed by the SaaS collectors."""
+
+    agent_type = "saas_services_telemetry"
+    cloud_provider = "saas"
+    default_interval = 3600
 
     def __init__(self, openfinops_endpoint: str | None = None, config_file: str | None = None, *,
                  agent_id: str | None = None, api_key_id: str | None = None, api_key_secret: str | None = None,
                  env: Mapping[str, str] | None = None, client: Client | None = None, clock: Any = None,
                  spool_dir: str | None = None):
-        self.env = os.environ if env is None else env
+        super().__init__(openfinops_endpoint, agent_id=agent_id, api_key_id=api_key_id, api_key_secret=api_key_secret,
+                         client=client, env=env, clock=clock, spool_dir=spool_dir)
         self.config = load_config(config_file, self.env)
         self.config_file = config_file
-        self.hostname = socket.gethostname()
-        self.agent_id = agent_id or f"saas-{self.hostname}-{uuid.uuid4().hex[:8]}"
-        if client is None:
-            self.endpoint = resolve_api_url(openfinops_endpoint)
-            client = Client(self.endpoint, api_key_id or self.env.get(ct_config.ENV_API_KEY_ID, ""),
-                            api_key_secret or self.env.get(ct_config.ENV_API_KEY_SECRET, ""), max_attempts=4,
-                            spool_dir=spool_dir or self.env.get(ct_config.ENV_SPOOL_DIR) or None)
-        else:
-            self.endpoint = client.api_url
-        self.client = client
-        self.clock = clock
         # the docs' extension point: agent.collectors.append(("custom", CustomServiceCollector(...)))
         self.collectors: list[tuple[str, Any]] = []
         self.last_summaries: dict[str, dict[str, Any]] = {}
-        self._stop = threading.Event()
 
     def __repr__(self) -> str:
         return f"SaaSServicesTelemetryAgent({self.endpoint!r}, config={redacted(self.config)!r})"
@@ -225,30 +213,16 @@ class SaaSServicesTelemetryAgent:
     def enabled(self) -> list[str]:
         return [s for s, sec in self.config.items() if sec.get("enabled")]
 
-    def _now(self) -> datetime:
-        if self.clock is not None:
-            return self.clock.now()
-        from ..clock import from_env
-        return from_env(self.env).now()
+    def registration(self) -> dict[str, Any]:
+        return {"region": "global", "config": {"services": self.enabled()}}
 
     # ------------------------------------------------------------ OpenFinOps API
-    def register_agent(self) -> bool:
-        body = {"agent_id": self.agent_id, "hostname": self.hostname, "cloud_provider": "saas", "region": "global",
-                "agent_type": "saas_services_telemetry", "agent_version": AGENT_VERSION,
-                "config": {"services": self.enabled()}}
-        try:
-            self.client.request("POST", "/api/v1/agents/register", body=body)
-            return True
-        except CloudTallyError as e:
-            log.error("agent registration failed: %s", e.message)
-            return False
-
     def collect_telemetry_data(self) -> dict[str, Any]:
         """Run every enabled service's collector over its trailing window: records, points, per-service totals."""
         from ..collectors import registry, runner
         from ..collectors.secrets import Secrets
 
-        now = self._now().astimezone(UTC).replace(microsecond=0)
+        now = self.now().astimezone(UTC)
         records: list[CostRecord] = []
         metrics: list[MetricPoint] = []
         services: dict[str, Any] = {}
@@ -306,42 +280,21 @@ class SaaSServicesTelemetryAgent:
             log.warning("server rejected %d records", len(res.rejected))
         return not res.rejected
 
-    def run_once(self) -> bool:
-        data = self.collect_telemetry_data()
-        ok = self.send_telemetry_data(data)
+    def failed_scopes(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        out = []
         for service, info in data["services"].items():
-            for f in info.get("failed_scopes") or []:
-                log.warning("%s scope %s failed: %s", service, f["scope"], f["errors"])
-        failed = [s for s, info in data["services"].items() if info.get("status") == "failed" or info.get("failed_scopes")]
-        return ok and not failed
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def run_continuous(self, interval_seconds: int = 3600) -> None:
-        """Collect and send every ``interval_seconds`` until Ctrl-C or SIGTERM."""
-        previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, lambda *_: self._stop.set())
-        try:
-            while not self._stop.is_set():
-                try:
-                    self.run_once()
-                except CloudTallyError as e:
-                    log.error("telemetry cycle failed: %s", e.message)
-                self._stop.wait(interval_seconds)
-        finally:
-            for sig, h in previous.items():
-                signal.signal(sig, h)
-            log.info("agent %s stopped", self.agent_id)
+            if info.get("status") == "failed":
+                out.append({"scope": service, "errors": [info.get("error")]})
+            out.extend({**f, "scope": f"{service}:{f['scope']}"} for f in info.get("failed_scopes") or [])
+        return out
 
 
 def add_agent_command(asub: Any) -> None:
     """``cloudtally agent saas ...`` (registered by :mod:`cloudtally.collectors.cli`)."""
     p = asub.add_parser("saas", help="SaaSServicesTelemetryAgent: MongoDB Atlas, Redis Cloud, GitHub, Datadog")
     p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
-                   default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL))
+                   default=None, help="server URL (default: CLOUDTALLY_API_URL, then OPENFINOPS_ENDPOINT, then "
+                                      "http://localhost:8080)")
     p.add_argument("--config", help="JSON config file (the OpenFinOps keys; // comment lines allowed)")
     p.add_argument("--create-config", metavar="FILE", help="write a commented template to FILE and exit")
     p.add_argument("--print-config", action="store_true", help="print the effective config (secrets redacted) and exit")
@@ -352,7 +305,6 @@ def add_agent_command(asub: Any) -> None:
 
 
 def _cli(args: Any) -> int:
-    import sys
     if args.create_config:
         path = write_template(args.create_config)
         print(f"wrote {path}: edit it (or set the environment variables), then run "
@@ -361,15 +313,7 @@ def _cli(args: Any) -> int:
     if args.print_config:
         print(json.dumps(redacted(load_config(args.config)), indent=2))
         return 0
-    if not args.endpoint:
-        raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
     agent = SaaSServicesTelemetryAgent(args.endpoint, args.config, agent_id=args.agent_id)
     if not agent.enabled():
         raise ConfigError(f"no service enabled in {args.config or 'the environment'}: set \"enabled\": true")
-    if not agent.register_agent():
-        print("error: agent registration failed", file=sys.stderr)
-        return 3
-    if args.once:
-        return 0 if agent.run_once() else 1
-    agent.run_continuous(interval_seconds=args.interval)
-    return 0
+    return run_cli(agent, once=args.once, interval=args.interval)

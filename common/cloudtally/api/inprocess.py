@@ -14,11 +14,10 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
-from ..client import SendResult
+from ..client import Client
 from ..errors import NotFound
-from ..focus import CostRecord
 from ..money import dumps, loads
 from .routes import ROUTES, Request, Route, call
 
@@ -38,12 +37,13 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]]:
     raise NotFound(f"no route {method} {path}")
 
 
-class InProcessClient:
+class InProcessClient(Client):
+    """:class:`~cloudtally.client.Client` whose requests the route table's handlers answer in-process (its
+    batching, spooling and error mapping are the client's own)."""
+
     def __init__(self, svc: Any, key: Mapping[str, str], *, batch_size: int = 1000):
+        super().__init__("inprocess://api", key["id"], key["secret"], batch_size=batch_size)
         self.svc = svc
-        self.headers = {"X-CloudTally-Key-Id": key["id"], "X-CloudTally-Key-Secret": key["secret"],
-                        "Content-Type": "application/json"}
-        self.batch_size = batch_size
         self.requests: Counter = Counter()      # operation id -> requests
         self.seconds = 0.0                      # time spent answering them
 
@@ -51,37 +51,18 @@ class InProcessClient:
                 raw: bytes | None = None, content_type: str = "application/json") -> tuple[Any, int]:
         from urllib.parse import unquote
         route, path_params = match(method, path)
+        headers = {**self._headers(), "Content-Type": content_type}
         t0 = time.perf_counter()
         try:
             if route.scope:
-                self.svc.auth(self.headers, route.scope)
+                self.svc.auth(headers, route.scope)
             data = raw if raw is not None else (dumps(body).encode() if body is not None else None)
             query = {k: (v if isinstance(v, list) else str(v)) for k, v in (params or {}).items() if v not in (None, "")}
             reply = call(route, self.svc, Request(method=method, path=route.path,
                                                   params={k: unquote(v) for k, v in path_params.items()},
-                                                  query=query, headers={**self.headers, "Content-Type": content_type},
-                                                  body=data))
+                                                  query=query, headers=headers, body=data))
         finally:
             self.seconds += time.perf_counter() - t0
             self.requests[route.operation_id] += 1
         # the wire round trip: what a client would decode (Decimals as strings, exact)
         return (reply.body if reply.raw else loads(dumps(reply.body))), 0
-
-    def send_records(self, records: Iterable[CostRecord | Mapping[str, Any]]) -> SendResult:
-        out = SendResult()
-        batch: list[Any] = []
-
-        def flush() -> None:
-            if batch:
-                resp, _ = self.request("POST", "/v1/records", body=batch)
-                out.requests += 1
-                out.accepted += resp["accepted"]
-                out.rejected.extend(resp["rejected"])
-                batch.clear()
-
-        for r in records:
-            batch.append(r.to_dict() if isinstance(r, CostRecord) else r)
-            if len(batch) >= self.batch_size:
-                flush()
-        flush()
-        return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any
 
 from .. import config as ct_config
@@ -44,8 +43,9 @@ def add_commands(sub: Any) -> None:
     asub = a.add_subparsers(dest="agent", metavar="PROVIDER", required=True)
     aws = asub.add_parser("aws", help="AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost")
     aws.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
-                     default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
-                     help="server URL (CloudTally API or OpenFinOps server)")
+                     default=None,
+                     help="server URL (CloudTally API or OpenFinOps server; default: CLOUDTALLY_API_URL, then "
+                          "OPENFINOPS_ENDPOINT, then http://localhost:8080)")
     aws.add_argument("--aws-region", "--region", dest="region", default=os.environ.get("AWS_REGION", "us-east-1"))
     aws.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
     aws.add_argument("--agent-id", default=None)
@@ -97,18 +97,11 @@ def _collect(args: argparse.Namespace) -> int:
 
 def _agent_aws(args: argparse.Namespace) -> int:
     from ..agents import AWSTelemetryAgent
+    from ..agents.base import run_cli
 
-    if not args.endpoint:
-        raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
     agent = AWSTelemetryAgent(openfinops_endpoint=args.endpoint, aws_region=args.region, agent_id=args.agent_id,
                               spool_dir=args.spool_dir)
-    if not agent.register_agent():
-        print("error: agent registration failed", file=sys.stderr)
-        return 3
-    if args.once:
-        return 0 if agent.run_once() else 1
-    agent.run_continuous(interval_seconds=args.interval)
-    return 0
+    return run_cli(agent, once=args.once, interval=args.interval)
 
 
 def _list(args: argparse.Namespace) -> int:
