@@ -124,16 +124,22 @@ class Table:
         if self.m.TableItem.exists():
             self.m.TableItem.delete_table()
 
-    def query(self, kwargs: dict[str, Any], *, kind: str = "read") -> Iterator[dict]:
-        """Every item of a Query, following ``LastEvaluatedKey`` (the one paginated-query helper)."""
+    def pages(self, kwargs: dict[str, Any], *, kind: str = "read", limit: Any = None) -> Iterator[dict]:
+        """Each response of a Query, following ``LastEvaluatedKey`` (the one paginated-query helper; a caller
+        that has enough stops iterating). ``limit()`` — a callable — sets each page's ``Limit``."""
         kwargs = {"TableName": self.table, **kwargs}
         while True:
-            resp = self._call("Query", kwargs, kind)
-            yield from resp.get("Items", [])
+            resp = self._call("Query", {**kwargs, **({"Limit": limit()} if limit else {})}, kind)
+            yield resp
             lek = resp.get("LastEvaluatedKey")
             if not lek:
                 return
             kwargs = {**kwargs, "ExclusiveStartKey": lek}
+
+    def query(self, kwargs: dict[str, Any], *, kind: str = "read") -> Iterator[dict]:
+        """Every item of a Query, all pages."""
+        for resp in self.pages(kwargs, kind=kind):
+            yield from resp.get("Items", [])
 
     def get_item(self, pk: str, sk: str, *, consistent: bool = True) -> dict | None:
         resp = self._call("GetItem", {"TableName": self.table, "ConsistentRead": consistent,

@@ -108,14 +108,8 @@ def _budget(item: dict) -> Budget:
 
 
 def _query(store: Store, values: dict, cond: str, *, consistent: bool = False) -> Iterator[dict]:
-    kwargs: dict[str, Any] = {"TableName": store.table, "KeyConditionExpression": cond,
-                              "ExpressionAttributeValues": values, "ConsistentRead": consistent}
-    while True:
-        resp = store._call("Query", kwargs, "read")
-        yield from resp.get("Items", [])
-        if not resp.get("LastEvaluatedKey"):
-            return
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    return store.query({"KeyConditionExpression": cond, "ExpressionAttributeValues": values,
+                        "ConsistentRead": consistent})
 
 
 def _ms_iso(av: dict | None) -> str | None:

@@ -177,7 +177,6 @@ def decode_resources(blob: bytes) -> Cube:
 
 def chunks(rows: dict[tuple, list], tag_keys: tuple[str, ...], max_bytes: int = 300_000) -> list[bytes]:
     """Split a resource rollup into items below DynamoDB's 400 KB item limit."""
-    out: list[bytes] = []
     items = list(rows.items())
     if not items:
         return [encode({}, tag_keys)]

@@ -30,7 +30,7 @@ import time
 import uuid
 import zlib
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Iterable
 
 from .. import periods
 from ..errors import BadRequest, Conflict, NotFound

@@ -143,14 +143,12 @@ class RecordsMixin:
                 "subaccount": "SubAccountId", "region": "RegionId", "category": "ChargeCategory",
                 "source": "x_CostSource", "currency": "BillingCurrency"}
         for day in days[days.index(start_day):] if start_day else []:
-            kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
+            kwargs: dict[str, Any] = {"KeyConditionExpression": "pk = :pk",
                                       "ExpressionAttributeValues": {":pk": {"S": codec.record_pk(day)}}}
             if lek:
                 kwargs["ExclusiveStartKey"] = {"pk": {"S": codec.record_pk(day)}, "sk": {"S": lek}}
             lek = None
-            while True:
-                kwargs["Limit"] = limit - len(out)
-                resp = self._call("Query", kwargs, "read")
+            for resp in self.pages(kwargs, limit=lambda: limit - len(out)):
                 for it in resp.get("Items", []):
                     r = codec.from_item(it)
                     if all(getattr(r, fmap[k]) in v for k, v in q.filters.items()) and all(
@@ -159,7 +157,4 @@ class RecordsMixin:
                     if len(out) >= limit:
                         nxt = base64.urlsafe_b64encode(json.dumps({"d": day, "k": it["sk"]["S"]}).encode()).decode().rstrip("=")
                         return {"records": out, "next_cursor": nxt}
-                if not resp.get("LastEvaluatedKey"):
-                    break
-                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return {"records": out, "next_cursor": None}
