@@ -187,3 +187,53 @@ def chunks(rows: dict[tuple, list], tag_keys: tuple[str, ...], max_bytes: int = 
         if max(len(p) for p in parts) <= max_bytes:
             return parts
         n *= 2
+
+
+# ---------------------------------------------------------------------------------------------- range sums
+# Per-resource sums over several days (the month-to-date and to-month-end sums behind top resources), in a
+# compact layout: each distinct (provider, service, account, region, currency, source, superseded, tags) once in
+# a table of dimensions, each row [resource id, name (0: same as the id), dimension index, BilledCost,
+# EffectiveCost (null: = BilledCost), ListCost (null: = BilledCost), ContractedCost (null: = EffectiveCost),
+# records]. Estimates have all four amounts equal, so most rows carry one.
+SUM_DIMS = ("provider", "service", "account", "region", "currency", "source", "superseded")
+
+
+class Sums(NamedTuple):
+    tag_keys: tuple[str, ...]
+    dims: list[tuple[str, ...]]      # SUM_DIMS values + the tag values, per dimension index
+    rows: list[list]
+
+    def amounts(self, row: list) -> tuple[str, str, str, str]:
+        bc = row[3]
+        ec = row[4] if row[4] is not None else bc
+        return bc, ec, row[5] if row[5] is not None else bc, row[6] if row[6] is not None else ec
+
+
+def encode_sums(acc: dict[tuple, list], tag_keys: tuple[str, ...]) -> bytes:
+    """``acc``: keyed like :func:`build`'s resource rollup (:data:`RESOURCE_DIMS` + tag values) → [4 amounts, n]."""
+    index: dict[tuple, int] = {}
+    rows = []
+    for k, (bc, ec, lc, cc, n) in acc.items():
+        dim = (k[2], k[3], k[4], k[5], k[6], k[7], k[8]) + tuple(k[9:])
+        i = index.setdefault(dim, len(index))
+        b, e, l_, c = fmt(bc), fmt(ec), fmt(lc), fmt(cc)
+        rows.append([k[0], 0 if k[1] == k[0] else k[1], i, b, None if e == b else e, None if l_ == b else l_,
+                     None if c == e else c, n])
+    return zlib.compress(json.dumps({"v": 2, "t": list(tag_keys), "d": list(index), "r": rows},
+                                    separators=(",", ":")).encode(), 6)
+
+
+def decode_sums(blob: bytes) -> Sums:
+    data = json.loads(zlib.decompress(blob))
+    return Sums(tuple(data["t"]), [tuple(d) for d in data["d"]], data["r"])
+
+
+def sums_chunks(acc: dict[tuple, list], tag_keys: tuple[str, ...], max_bytes: int = 300_000) -> list[bytes]:
+    items = list(acc.items())
+    n = 1
+    while True:
+        size = max(1, -(-len(items) // n))
+        parts = [encode_sums(dict(items[j:j + size]), tag_keys) for j in range(0, max(len(items), 1), size)]
+        if max(len(p) for p in parts) <= max_bytes:
+            return parts
+        n *= 2

@@ -93,35 +93,52 @@ class QueriesMixin:
         if unknown:
             raise BadRequest("tag filter on a non-rollup key", details=[{"field": "tag", "message": f"top resources filter only on {', '.join(self.cfg.rollup_tag_keys)}"}])
         mi = cube.AMOUNTS.index(metric)
+        tag_keys = tuple(self.cfg.rollup_tag_keys)
+        if any(f not in RESOURCE_FILTERS for f in q.filters):
+            return {"from": q.start.isoformat(), "to": q.end.isoformat(), "metric": metric, "resources": []}
+        nd = len(cube.SUM_DIMS)
+        didx = {d: i for i, d in enumerate(cube.SUM_DIMS)}
+        # per resource and currency: the chosen metric summed (ranking), the rows kept for the other amounts
         acc: dict[tuple, list] = {}
         add, sub = CONTEXT.add, CONTEXT.subtract
-        tag_keys = tuple(self.cfg.rollup_tag_keys)
-        tidx = {k: i for i, k in enumerate(tag_keys)}
-        unsupported = [f for f in q.filters if f not in RESOURCE_FILTERS]
-        for row, sign in ([] if unsupported else self.resource_sums(q.start, q.end)):
-            if row.superseded:
-                continue
-            if any(getattr(row, RESOURCE_FILTERS[f]) not in v for f, v in q.filters.items()):
-                continue
-            if any(row.tags[tidx[k]] not in v for k, v in q.tag_filters.items()):
-                continue
-            key = (row.resource_id, row.currency)
-            a = acc.get(key)
-            if a is None:
-                acc[key] = a = [row, ZERO, ZERO, ZERO, ZERO, 0]
-            elif sign > 0 and a[0].resource_name != row.resource_name and row.resource_name:
-                a[0] = row                      # the latest name wins
+        for sums, sign in self.resource_sums(q.start, q.end):
+            tidx = {k: nd + i for i, k in enumerate(sums.tag_keys)}
+            keep = []
+            for dim in sums.dims:   # the filters decided once per distinct dimension, not per row
+                ok = not dim[didx["superseded"]] and all(dim[didx[RESOURCE_FILTERS[f]]] in v
+                                                         for f, v in q.filters.items()) \
+                    and all(k in tidx and dim[tidx[k]] in v for k, v in q.tag_filters.items())
+                keep.append(ok)
             op = add if sign > 0 else sub
-            for j in range(4):
-                a[1 + j] = op(a[1 + j], Decimal(row.amounts[j]))
-            a[5] += sign * row.records
-        live = [(k, a) for k, a in acc.items() if a[5] > 0]   # rows whose days all fell before the range cancel out
-        ranked = sorted(live, key=lambda kv: (kv[1][1 + mi], kv[0]), reverse=True)[:limit]
-        return {"from": q.start.isoformat(), "to": q.end.isoformat(), "metric": metric, "resources": [
-            {"ResourceId": k[0], "ResourceName": a[0].resource_name or None, "ProviderName": a[0].provider,
-             "ServiceName": a[0].service, "BillingAccountId": a[0].account, "RegionId": a[0].region or None,
-             "currency": k[1], "tags": {t: a[0].tags[i] for t, i in tidx.items() if a[0].tags[i]},
-             **{m: a[1 + j] for j, m in enumerate(cube.AMOUNTS)}} for k, a in ranked]}
+            for r in sums.rows:
+                if not keep[r[2]]:
+                    continue
+                dim = sums.dims[r[2]]
+                key = (r[0], dim[didx["currency"]])
+                a = acc.get(key)
+                if a is None:
+                    a = acc[key] = [ZERO, 0, []]
+                a[0] = op(a[0], Decimal(sums.amounts(r)[mi]))
+                a[1] += sign * r[7]
+                a[2].append((sums, r, sign))
+        live = [(k, a) for k, a in acc.items() if a[1] > 0]   # rows whose days all fell before the range cancel out
+        ranked = sorted(live, key=lambda kv: (kv[1][0], kv[0]), reverse=True)[:limit]
+        out = []
+        for (rid, cur), a in ranked:
+            totals = [ZERO, ZERO, ZERO, ZERO]
+            name, dim, sums0 = None, None, None
+            for sums, r, sign in a[2]:
+                op = add if sign > 0 else sub
+                for j, x in enumerate(sums.amounts(r)):
+                    totals[j] = op(totals[j], Decimal(x))
+                if sign > 0 or name is None:
+                    name, dim, sums0 = (r[0] if r[1] == 0 else r[1]), sums.dims[r[2]], sums
+            tags = {k: dim[nd + i] for i, k in enumerate(sums0.tag_keys) if k in tag_keys and dim[nd + i]}
+            out.append({"ResourceId": rid, "ResourceName": name or None, "ProviderName": dim[didx["provider"]],
+                        "ServiceName": dim[didx["service"]], "BillingAccountId": dim[didx["account"]],
+                        "RegionId": dim[didx["region"]] or None, "currency": cur, "tags": tags,
+                        **{m: totals[j] for j, m in enumerate(cube.AMOUNTS)}})
+        return {"from": q.start.isoformat(), "to": q.end.isoformat(), "metric": metric, "resources": out}
 
 
 def _match(row: cube.CubeRow, q: Query, tidx: dict[str, int]) -> bool:

@@ -159,98 +159,153 @@ class RollupsMixin:
         return cubes, refreshed
 
     # ------------------------------------------------------------------ per-resource range sums
-    def resource_sums(self, start: date, end: date) -> Iterator[tuple[cube.ResourceRow, int]]:
-        """The per-resource rows summed over [start, end), as ``(row, sign)`` pairs to add up.
+    def resource_sums(self, start: date, end: date) -> list[tuple[cube.Sums, int]]:
+        """The per-resource rows over [start, end), as ``(sums, sign)`` blocks to add up.
 
-        Each month of the range is ``MTD(last day) − MTD(day before the first)``: at most two prefix reads
-        per month. Rows carry their full identity (resource, dimensions, source, superseded, tags), so
-        subtracting a prefix is exact row by row.
+        A month the range covers to its end is one to-month-end sum (``S`` of its first day in the range), one
+        it covers from its start one month-to-date sum (``P`` of its last day), a range strictly inside a month
+        ``P(last) − P(day before the first)``: one read per month, two at most. Rows carry their full identity
+        (resource, dimensions, source, superseded, tags), so subtraction is exact row by row.
         """
-        # prefixes include the month's days before the range: their versions are part of the signatures
-        lite_items, _ = self._fresh_lite(periods.month_start(start), end)
+        # sums include days of the month outside the range: their versions are part of the signatures
+        lite_items, _ = self._fresh_lite(periods.month_start(start), periods.next_month(end - timedelta(days=1)))
         versions = {day: int(it["rv"]["N"]) for day, it in lite_items.items()}
+        out: list[tuple[cube.Sums, int]] = []
         for month in periods.month_keys(start, end):
             m_start, m_end, _ = periods.month_bounds(date.fromisoformat(month + "-01"))
-            a, b = max(start, m_start), min(end, m_end)
+            a, b = max(start, m_start).isoformat(), min(end, m_end).isoformat()
             days = sorted(d for d in versions if d[:7] == month)
-            month_versions = [(d, versions[d]) for d in days]
-            last = max((d for d in days if d < b.isoformat()), default=None)
-            if last is None or last < a.isoformat():
+            inside = [d for d in days if a <= d < b]
+            if not inside:
                 continue
+            month_versions = [(d, versions[d]) for d in days]
             sigs = {it["sk"]["S"]: it for it in self.query({
                 "KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "Q#" + month}}})}
-            for row in self._prefix(month, last, month_versions, sigs):
-                yield row, 1
-            before = max((d for d in days if d < a.isoformat()), default=None)
-            if before is not None:
-                for row in self._prefix(month, before, month_versions, sigs):
-                    yield row, -1
+            before = [d for d in days if d < a]
+            if not before:                                  # the month from its first day with data: one P
+                out.append((self._sum(month, "P", inside[-1], month_versions, sigs), 1))
+            elif inside[-1] == days[-1]:                    # to the month's last day with data: one S
+                out.append((self._sum(month, "S", inside[0], month_versions, sigs), 1))
+            else:                                           # strictly inside the month
+                out.append((self._sum(month, "P", inside[-1], month_versions, sigs), 1))
+                out.append((self._sum(month, "P", before[-1], month_versions, sigs), -1))
+        return out
 
-    def _prefix(self, month: str, day: str, versions: list[tuple[str, int]], sigs: dict[str, dict]
-                ) -> list[cube.ResourceRow]:
-        """MTD per-resource sums of ``month`` through ``day``: the stored ones if still valid, else computed
-        from the nearest valid earlier prefix plus the days after it (and stored)."""
+    def _sum(self, month: str, kind: str, day: str, versions: list[tuple[str, int]], sigs: dict[str, dict]
+             ) -> cube.Sums:
+        """``P``: the month's per-resource sums through ``day``; ``S``: from ``day`` to the month's end. The
+        stored ones if still valid, else computed from the nearest valid sum of the same kind plus (or minus)
+        the days between — tomorrow's range start is today's minus one day — and stored."""
         tag_keys: tuple[str, ...] = tuple(self.cfg.rollup_tag_keys)
-        sig = _signature(versions, day, tag_keys)
-        got = sigs.get(day)
+
+        def covered(x: str) -> list[tuple[str, int]]:
+            return [(d, v) for d, v in versions if (d <= x if kind == "P" else d >= x)]
+
+        def valid(x: str) -> bool:
+            got = sigs.get(kind + x)
+            return got is not None and got["g"]["S"] == _signature(covered(x), kind, tag_keys)
+
+        sig = _signature(covered(day), kind, tag_keys)
+        got = sigs.get(kind + day)
         if got is not None and got["g"]["S"] == sig:
-            return self._read_prefix(month, day, got).rows
-        base_day = max((d for d, _ in versions if d < day and d in sigs
-                        and sigs[d]["g"]["S"] == _signature(versions, d, tag_keys)), default=None)
+            return self._read_sum(month, kind, day, got)
+        order = [d for d, _ in versions]
+        pos = {d: i for i, d in enumerate(order)}
+        here = pos.get(day, len([d for d in order if d < day]))
+        bases = sorted((abs(pos[d] - here), d) for d in order if d != day and valid(d))
+        base = bases[0][1] if bases and bases[0][0] < len(covered(day)) else None
         acc: dict[tuple, list] = {}
-        if base_day is not None:
-            _add_rows(acc, self._read_prefix(month, base_day, sigs[base_day]), tag_keys)
-        wanted = {d: v for d, v in versions if (base_day or "") < d <= day}
+        if base is None:
+            between, sign = {d for d, _ in covered(day)}, 1
+        else:
+            _add_sums(acc, self._read_sum(month, kind, base, sigs[kind + base]), tag_keys)
+            lo, hi = sorted((base, day))
+            if kind == "P":        # (lo, hi]: added when extending, taken off when shrinking
+                between, sign = {d for d in order if lo < d <= hi}, 1 if base < day else -1
+            else:                  # [lo, hi)
+                between, sign = {d for d in order if lo <= d < hi}, 1 if base > day else -1
+        wanted = {d: v for d, v in versions if d in between}
         chunks: dict[str, list[dict]] = {}
-        for it in self.query({"KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
-                              "ExpressionAttributeValues": {":pk": {"S": "T#" + month},
-                                                            ":a": {"S": (base_day or "") + "#~"},
-                                                            ":b": {"S": day + "#~"}}}):
-            d = it["sk"]["S"][:10]
-            if d in wanted and int(it["rv"]["N"]) == wanted[d]:   # the complete set its lite cube vouches for
-                chunks.setdefault(d, []).append(it)
+        if wanted:
+            for it in self.query({"KeyConditionExpression": "pk = :pk AND sk BETWEEN :a AND :b",
+                                  "ExpressionAttributeValues": {":pk": {"S": "T#" + month},
+                                                                ":a": {"S": min(wanted)},
+                                                                ":b": {"S": max(wanted) + "#~"}}}):
+                d = it["sk"]["S"][:10]
+                if d in wanted and int(it["rv"]["N"]) == wanted[d]:   # the complete set its lite cube vouches for
+                    chunks.setdefault(d, []).append(it)
         for d in sorted(chunks):
             for it in chunks[d]:
-                _add_rows(acc, cube.decode_resources(it["b"]["B"]), tag_keys)
-        parts = cube.chunks(acc, tag_keys)
+                _add_rows(acc, cube.decode_resources(it["b"]["B"]), tag_keys, sign)
+        for k in [k for k, a in acc.items() if a[4] == 0]:   # rows whose every day was taken off
+            del acc[k]
+        parts = cube.sums_chunks(acc, tag_keys)
         gen = sig[:12]
         for n, blob in enumerate(parts):
             self._call("PutItem", {"TableName": self.table, "Item": {
-                "pk": {"S": "P#" + month}, "sk": {"S": f"{day}#{gen}#{n:03d}"}, "b": {"B": blob}}}, "write")
+                "pk": {"S": "P#" + month}, "sk": {"S": f"{kind}{day}#{gen}#{n:03d}"}, "b": {"B": blob}}}, "write")
         self._call("PutItem", {"TableName": self.table, "Item": {
-            "pk": {"S": "Q#" + month}, "sk": {"S": day}, "g": {"S": sig}, "nc": {"N": str(len(parts))}}}, "write")
+            "pk": {"S": "Q#" + month}, "sk": {"S": kind + day}, "g": {"S": sig}, "nc": {"N": str(len(parts))}}},
+            "write")
         if got is not None:   # the superseded generation's chunks
             old = got["g"]["S"][:12]
-            stale = [{"DeleteRequest": {"Key": {"pk": {"S": "P#" + month}, "sk": {"S": f"{day}#{old}#{n:03d}"}}}}
+            stale = [{"DeleteRequest": {"Key": {"pk": {"S": "P#" + month},
+                                                "sk": {"S": f"{kind}{day}#{old}#{n:03d}"}}}}
                      for n in range(int(got["nc"]["N"]))]
             for i in range(0, len(stale), 25):
                 self._batch_requests(stale[i:i + 25])
-        return [row for blob in parts for row in cube.decode_resources(blob).rows]
+        sigs[kind + day] = {"g": {"S": sig}, "nc": {"N": str(len(parts))}}
+        decoded = [cube.decode_sums(blob) for blob in parts]
+        return decoded[0] if len(decoded) == 1 else _concat(decoded)
 
-    def _read_prefix(self, month: str, day: str, sig_item: dict) -> cube.Cube:
+    def _read_sum(self, month: str, kind: str, day: str, sig_item: dict) -> cube.Sums:
         gen = sig_item["g"]["S"][:12]
-        tag_keys: tuple[str, ...] = ()
-        rows: list[cube.ResourceRow] = []
-        for it in self.query({"KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
-                              "ExpressionAttributeValues": {":pk": {"S": "P#" + month},
-                                                            ":p": {"S": f"{day}#{gen}#"}}}):
-            c = cube.decode_resources(it["b"]["B"])
-            tag_keys = c.tag_keys
-            rows.extend(c.rows)
-        return cube.Cube(tag_keys, rows)
+        parts = [cube.decode_sums(it["b"]["B"]) for it in self.query({
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)",
+            "ExpressionAttributeValues": {":pk": {"S": "P#" + month}, ":p": {"S": f"{kind}{day}#{gen}#"}}})]
+        return parts[0] if len(parts) == 1 else _concat(parts)
 
 
-def _signature(versions: list[tuple[str, int]], day: str, tag_keys: tuple[str, ...]) -> str:
-    """What a month-to-date sum through ``day`` was computed from: every included day's rollup version
-    (and the allocation tag keys its rows carry)."""
-    text = ",".join(tag_keys) + "|" + ",".join(f"{d}:{v}" for d, v in versions if d <= day)
+def _concat(parts: list[cube.Sums]) -> cube.Sums:
+    """One block from several chunks (their dimension tables re-indexed into one)."""
+    dims: dict[tuple, int] = {}
+    rows: list[list] = []
+    for p in parts:
+        remap = [dims.setdefault(d, len(dims)) for d in p.dims]
+        rows.extend(r[:2] + [remap[r[2]]] + r[3:] for r in p.rows)
+    return cube.Sums(parts[0].tag_keys if parts else (), list(dims), rows)
+
+
+def _signature(versions: list[tuple[str, int]], kind: str, tag_keys: tuple[str, ...]) -> str:
+    """What a sum was computed from: every included day's rollup version (and the tag keys its rows carry)."""
+    text = kind + "|" + ",".join(tag_keys) + "|" + ",".join(f"{d}:{v}" for d, v in versions)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def _add_rows(acc: dict[tuple, list], rows: cube.Cube, tag_keys: tuple[str, ...]) -> None:
-    """Add per-resource rows into ``acc`` (keyed like :func:`cube.build`'s resource rollup, with the
-    allocation tags of ``tag_keys``, whatever keys the rows were rolled up under)."""
+def _add_sums(acc: dict[tuple, list], sums: cube.Sums, tag_keys: tuple[str, ...]) -> None:
+    """Add a stored sum's rows into ``acc`` (keyed like :func:`cube.build`'s resource rollup)."""
     add = CONTEXT.add
+    same = sums.tag_keys == tag_keys
+    idx = {k: i for i, k in enumerate(sums.tag_keys)}
+    nd = len(cube.SUM_DIMS)
+    for r in sums.rows:
+        dim = sums.dims[r[2]]
+        tvals = dim[nd:] if same else tuple(dim[nd + idx[k]] if k in idx else "" for k in tag_keys)
+        key = (r[0], r[0] if r[1] == 0 else r[1]) + dim[:nd] + tuple(tvals)
+        amounts = [Decimal(x) for x in sums.amounts(r)]
+        a = acc.get(key)
+        if a is None:
+            acc[key] = amounts + [r[7]]
+        else:
+            for j in range(4):
+                a[j] = add(a[j], amounts[j])
+            a[4] += r[7]
+
+
+def _add_rows(acc: dict[tuple, list], rows: cube.Cube, tag_keys: tuple[str, ...], sign: int = 1) -> None:
+    """Add (``sign=-1``: take off) per-resource rows into ``acc`` (keyed like :func:`cube.build`'s resource
+    rollup, with the allocation tags of ``tag_keys``, whatever keys the rows were rolled up under)."""
+    op = CONTEXT.add if sign > 0 else CONTEXT.subtract
     n = len(cube.RESOURCE_DIMS)
     same = rows.tag_keys == tag_keys
     idx = rows.tag_index()
@@ -259,8 +314,7 @@ def _add_rows(acc: dict[tuple, list], rows: cube.Cube, tag_keys: tuple[str, ...]
         key = tuple(r[:n]) + tvals
         a = acc.get(key)
         if a is None:
-            acc[key] = [Decimal(x) for x in r.amounts] + [r.records]
-        else:
-            for j in range(4):
-                a[j] = add(a[j], Decimal(r.amounts[j]))
-            a[4] += r.records
+            a = acc[key] = [Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0]
+        for j in range(4):
+            a[j] = op(a[j], Decimal(r.amounts[j]))
+        a[4] += sign * r.records
