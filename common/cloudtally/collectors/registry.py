@@ -333,12 +333,16 @@ def _load_entry_points() -> None:
 
 
 def all_specs(*, plugins: bool = True) -> list[CollectorSpec]:
-    """Every registered collector: the built-ins and (``plugins=True``) the entry-point plug-ins."""
+    """Every registered collector: the built-ins and (``plugins=True``) the entry-point plug-ins (scanned once
+    per process: the installed distributions do not change under a running function)."""
+    global _LOADED
     for m in MODULES:
         importlib.import_module(m)
-    if plugins:
+    if plugins and not _LOADED:
         _load_entry_points()
-    return sorted(_SPECS.values(), key=lambda s: s.name)
+        _LOADED = True
+    specs = _SPECS.values() if plugins else [s for s in _SPECS.values() if s.plugin is None]
+    return sorted(specs, key=lambda s: s.name)
 
 
 def get(name: str) -> CollectorSpec:
