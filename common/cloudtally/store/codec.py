@@ -3,6 +3,10 @@
 Attribute names on disk are short (write cost counts names); FOCUS names stay in the code.
 Values equal to their derivable default are left out (EffectiveCost == BilledCost, the billing
 period = the charge month, PublisherName == ProviderName, ...), and restored on read.
+
+Amounts and quantities are exact: a DynamoDB number holds at most 38 significant digits, so a value
+with more (a sum of Azure's 28-decimal costs with a large integer part) is stored as its decimal
+text (``{"S": ...}``) instead, and read back as the same ``Decimal`` (:func:`parse_number`).
 """
 
 from __future__ import annotations
@@ -35,8 +39,35 @@ SHORT: dict[str, str] = {
 LONG = {v: k for k, v in SHORT.items()}
 assert len(LONG) == len(SHORT), "short attribute names must be unique"
 
+_TIME = frozenset(TIME_COLUMNS)
+_DECIMAL = frozenset(DECIMAL_COLUMNS)
 _STR = tuple((n, SHORT[n]) for n in STRING_COLUMNS if n not in ("PublisherName", "InvoiceIssuerName", "x_CostSource"))
 _DEC = tuple((n, SHORT[n]) for n in DECIMAL_COLUMNS if n not in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"))
+
+
+DDB_DIGITS = 38   # significant digits a DynamoDB number keeps
+
+
+def number(v: Decimal) -> dict[str, str]:
+    """The attribute value of an exact decimal: a number, or its text beyond DynamoDB's 38 digits.
+
+    >>> number(Decimal("1.50")), number(Decimal("12345678901.0000000072922557592391990001"))
+    ({'N': '1.50'}, {'S': '12345678901.0000000072922557592391990001'})
+    """
+    digits = v.as_tuple().digits
+    if len(digits) > DDB_DIGITS:
+        n = len(digits)
+        while n and digits[n - 1] == 0:   # trailing zeros are not significant (DynamoDB drops them)
+            n -= 1
+        if n > DDB_DIGITS:
+            return {"S": fmt(v)}
+    return {"N": fmt(v)}
+
+
+def parse_number(av: dict[str, str]) -> Decimal:
+    """The exact ``Decimal`` of an attribute written by :func:`number`."""
+    n = av.get("N")
+    return Decimal(n if n is not None else av["S"])
 
 
 def record_pk(day: str) -> str:
@@ -52,16 +83,16 @@ def to_item(r: CostRecord) -> dict[str, dict[str, Any]]:
         "cs": {"S": iso(r.ChargePeriodStart)},
         "ce": {"S": iso(r.ChargePeriodEnd)},
         "cur": {"S": r.BillingCurrency},
-        "bc": {"N": fmt(bc)},
+        "bc": number(bc),
     }
     if r.x_CostSource != "estimated":
         item["src"] = {"S": r.x_CostSource}
     if ec != bc:
-        item["ec"] = {"N": fmt(ec)}
+        item["ec"] = number(ec)
     if r.ListCost != bc:
-        item["lc"] = {"N": fmt(r.ListCost)}
+        item["lc"] = number(r.ListCost)
     if r.ContractedCost != ec:
-        item["cc"] = {"N": fmt(r.ContractedCost)}
+        item["cc"] = number(r.ContractedCost)
     for name, short in _STR:
         v = getattr(r, name)
         if v is not None:
@@ -69,7 +100,7 @@ def to_item(r: CostRecord) -> dict[str, dict[str, Any]]:
     for name, short in _DEC:
         v = getattr(r, name)
         if v is not None:
-            item[short] = {"N": fmt(v)}
+            item[short] = number(v)
     p = r.ProviderName
     if r.PublisherName != p:
         item["pub"] = {"S": r.PublisherName}
@@ -99,7 +130,7 @@ def from_item(item: dict[str, dict[str, Any]]) -> CostRecord:
             continue
         if "S" in av:
             v = av["S"]
-            vals[name] = _t(v) if name in TIME_COLUMNS else v
+            vals[name] = _t(v) if name in _TIME else Decimal(v) if name in _DECIMAL else v
         elif "N" in av:
             vals[name] = Decimal(av["N"])
         elif "M" in av:
