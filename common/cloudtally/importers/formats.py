@@ -18,7 +18,7 @@ from typing import Callable, Iterable, Sequence
 import polars as pl
 
 from ..errors import ValidationError
-from .columns import DEC, Amount, amount, pick, text
+from .columns import Amount, amount, pick, text
 
 FORMATS = ("focus", "aws-cur", "aws-cur2", "azure-ea", "azure-mca", "gcp", "oci")
 
@@ -32,11 +32,16 @@ class Cols:
     the same mapping expressions run once per group instead of once per row. A condition on a text
     column (e.g. the CUR line item type) is constant within a group, so choosing or adding summed
     amounts per group equals doing it per row and summing: exact either way.
+
+    ``wide`` (see :mod:`.columns`): amounts are two limbs; ``limb="lo"`` reads the fraction limb's
+    sums (``_lo_<name>``) so the same mapping, being linear, builds the fraction of every FOCUS amount.
     """
 
-    def __init__(self, names: Sequence[str], *, group: bool = False):
+    def __init__(self, names: Sequence[str], *, group: bool = False, wide: bool = False, limb: str = "hi"):
         self.names = list(names)
         self.group = group
+        self.wide = wide
+        self.limb = limb
         self.amount_cols: set[str] = set()
         self._by_lower: dict[str, str] = {}
         for n in names:
@@ -61,8 +66,9 @@ class Cols:
         if n is not None:
             self.amount_cols.add(n)
         if n is None or not self.group:
-            return amount(n, source=n or candidates[0])
-        return Amount(pl.when(pl.col(f"_nul_{n}")).then(None).otherwise(pl.col(n)), pl.col(f"_sc_{n}"),
+            return amount(n, source=n or candidates[0], wide=self.wide)
+        col = pl.col(f"_lo_{n}" if self.limb == "lo" else n)
+        return Amount(pl.when(pl.col(f"_nul_{n}")).then(None).otherwise(col), pl.col(f"_sc_{n}"),
                       pl.lit(False), n)
 
     def with_prefix(self, prefix: str) -> list[str]:
@@ -207,7 +213,9 @@ def _aws(c: Cols, cur2: bool) -> Built:
     net = a("lineItem/NetUnblendedCost") if c.has(n("lineItem/NetUnblendedCost")) else None
     billed = unblended
     # EffectiveCost: amortized cost (AWS's FOCUS definition), by line item type
-    zero = Amount(pl.lit(0).cast(DEC), unblended.scale, unblended.bad, unblended.source)
+    # an untyped 0 takes the type of the limb it is chosen against (a Decimal(38, 24) literal would not hold
+    # a wide integer limb)
+    zero = Amount(pl.lit(0), unblended.scale, unblended.bad, unblended.source)
     effective = pick([
         (lt == "SavingsPlanCoveredUsage", a("savingsPlan/SavingsPlanEffectiveCost")),
         (lt == "SavingsPlanNegation", zero),
