@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import ValidationError
 from ..focus import ONE_HOUR, CostRecord, MetricPoint, hour_floor, parse_metric, parse_record, parse_time, iso
 from ..money import MoneyError, parse_amount
+from ..providers import taxonomy as provider_taxonomy
 
 PROVIDERS = {"aws": "AWS", "azure": "Microsoft", "gcp": "Google Cloud", "google": "Google Cloud",
              "databricks": "Databricks", "snowflake": "Snowflake", "mongodb_atlas": "MongoDB Atlas",
@@ -103,7 +104,7 @@ def translate(payload: Any) -> tuple[list[CostRecord], list[MetricPoint], list[d
                         "ChargeDescription": f"{name} hourly rate reported by OpenFinOps agent",
                         "Tags": _tags(el.get("tags")), "x_CostSource": "estimated",
                         "x_Collector": "openfinops-agent",
-                    }))
+                    }, provider_taxonomy(provider)))
                 except ValidationError as e:
                     errors.append({"path": path, "errors": e.details})
                     continue

@@ -31,7 +31,7 @@ from .formats import MAPPINGS, Built, Cols, check_required, detect
 
 UTC = timezone.utc
 SUMMED = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "PricingQuantity", "ConsumedQuantity",
-          "CommitmentDiscountQuantity")
+          "CommitmentDiscountQuantity", "PricingCurrencyEffectiveCost")
 TOTALS = F.AMOUNT_COLUMNS
 MAX_REJECTED_LISTED = 100
 _CANON = {"ChargeCategory": F.CHARGE_CATEGORIES, "ChargeFrequency": F.CHARGE_FREQUENCIES,
@@ -501,6 +501,9 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
     n_str, n_price, n_sum, n_tag = len(str_names), len(price_names), len(summed), len(tag_names)
     has_json = "_tags" in tag_names
     add = CONTEXT.add
+    mul = CONTEXT.multiply
+    complete = F.complete
+    products = tuple(built.products.items())
     totals: dict[str, list[Decimal]] = {}
     bad_tags: list[int] = []
     dec_cache: dict[str, Decimal] = {}
@@ -593,6 +596,14 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
         e = vals.setdefault("EffectiveCost", b)
         vals.setdefault("ListCost", b)
         vals.setdefault("ContractedCost", e)
+        if products:
+            q = vals.get("PricingQuantity")
+            if q is not None:
+                for cost, price in products:
+                    pv = vals.get(price)
+                    if pv is not None:
+                        vals[cost] = mul(pv, q)
+        complete(vals)
         rid = _fast_id(vals, cs_iso, ce_iso)
         rec = F.CostRecord(**vals, id=rid)
         records.append(rec)

@@ -32,7 +32,8 @@ SHORT: dict[str, str] = {
     "x_CostSource": "src", "x_Collector": "col", "x_CatalogVersion": "cv", "x_LineKey": "lk",
     "BilledCost": "bc", "EffectiveCost": "ec", "ListCost": "lc", "ContractedCost": "cc",
     "ListUnitPrice": "lup", "ContractedUnitPrice": "cup", "PricingQuantity": "pq", "ConsumedQuantity": "cq",
-    "CommitmentDiscountQuantity": "cdq",
+    "CommitmentDiscountQuantity": "cdq", "SkuPriceDetails": "spd", "PricingCurrencyEffectiveCost": "pcec",
+    "PricingCurrencyListUnitPrice": "pclu", "PricingCurrencyContractedUnitPrice": "pccu",
     "ChargePeriodStart": "cs", "ChargePeriodEnd": "ce", "BillingPeriodStart": "bs", "BillingPeriodEnd": "be",
     "BillingCurrency": "cur", "PricingCurrency": "pcur", "Tags": "tg",
 }
@@ -42,7 +43,12 @@ assert len(LONG) == len(SHORT), "short attribute names must be unique"
 _TIME = frozenset(TIME_COLUMNS)
 _DECIMAL = frozenset(DECIMAL_COLUMNS)
 _STR = tuple((n, SHORT[n]) for n in STRING_COLUMNS if n not in ("PublisherName", "InvoiceIssuerName", "x_CostSource"))
-_DEC = tuple((n, SHORT[n]) for n in DECIMAL_COLUMNS if n not in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"))
+# PricingCurrency and its amounts are left out when they are their billing-currency twins (restored on read)
+_PC = ("PricingCurrencyEffectiveCost", "PricingCurrencyListUnitPrice", "PricingCurrencyContractedUnitPrice")
+_PC_TWIN = {"PricingCurrencyEffectiveCost": "EffectiveCost", "PricingCurrencyListUnitPrice": "ListUnitPrice",
+            "PricingCurrencyContractedUnitPrice": "ContractedUnitPrice"}
+_DEC = tuple((n, SHORT[n]) for n in DECIMAL_COLUMNS
+             if n not in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost") + _PC)
 
 
 DDB_DIGITS = 38   # significant digits a DynamoDB number keeps
@@ -110,8 +116,18 @@ def to_item(r: CostRecord) -> dict[str, dict[str, Any]]:
     if r.BillingPeriodStart != ms or r.BillingPeriodEnd != me:
         item["bs"] = {"S": iso(r.BillingPeriodStart)}
         item["be"] = {"S": iso(r.BillingPeriodEnd)}
-    if r.PricingCurrency is not None:
-        item["pcur"] = {"S": r.PricingCurrency}
+    pcur = r.PricingCurrency
+    if pcur is not None and pcur != r.BillingCurrency:
+        item["pcur"] = {"S": pcur}
+        for name in _PC:
+            v = getattr(r, name)
+            if v is not None:
+                item[SHORT[name]] = number(v)
+    else:
+        for name in _PC:
+            v = getattr(r, name)
+            if v is not None and v != getattr(r, _PC_TWIN[name]):
+                item[SHORT[name]] = number(v)
     if r.Tags:
         item["tg"] = {"M": {k: {"S": v} for k, v in r.Tags.items()}}
     return item
@@ -144,4 +160,9 @@ def from_item(item: dict[str, dict[str, Any]]) -> CostRecord:
     vals.setdefault("InvoiceIssuerName", vals["ProviderName"])
     if "BillingPeriodStart" not in vals:
         vals["BillingPeriodStart"], vals["BillingPeriodEnd"] = month_bounds(vals["ChargePeriodStart"])
+    if "PricingCurrency" not in vals:
+        vals["PricingCurrency"] = vals["BillingCurrency"]
+        for name, twin in _PC_TWIN.items():
+            if name not in vals and twin in vals:
+                vals[name] = vals[twin]
     return CostRecord(**vals, id=item["sk"]["S"])
