@@ -78,3 +78,9 @@ def violations(data: Iterable[dict[str, str]]) -> list[tuple[str, int, str]]:
             if p and q and cls != "Correction" and abs(Decimal(p) * Decimal(q) - Decimal(r[cost])) > TOLERANCE:
                 out.append((f"{price} × PricingQuantity ≠ {cost}", n, f"{p} × {q} vs {r[cost]}"))
     return out
+
+
+def record_rows(records) -> list[dict[str, str]]:
+    """CostRecords as the rows of their FOCUS export (the same cells the CSV carries)."""
+    from cloudtally.importers.export import COLUMNS, row
+    return [dict(zip(COLUMNS, row(r))) for r in records]

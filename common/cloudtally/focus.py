@@ -420,7 +420,7 @@ def complete(v: dict[str, Any], taxonomy: Any = None) -> dict[str, Any]:
     * null where FOCUS requires null: RegionName without RegionId, ResourceType without ResourceId,
       SkuMeter without SkuId, SkuPriceDetails without SkuPriceId, units without their quantities,
       consumed quantities outside Usage, SKU and pricing columns on Tax rows, negative unit prices
-      outside Usage and Purchase rows (a unit price is never negative).
+      and quantities without a unit outside Usage and Purchase rows (a unit price is never negative).
 
     >>> v = complete({"BillingAccountId": "1", "BillingCurrency": "USD", "ChargeCategory": "Usage",
     ...               "ServiceCategory": "Compute", "EffectiveCost": Decimal(2), "RegionName": "Iowa"})
@@ -443,6 +443,8 @@ def complete(v: dict[str, Any], taxonomy: Any = None) -> dict[str, Any]:
                 del v[k]
     if cat != "Usage":
         v.pop("ConsumedQuantity", None)
+        if cat != "Purchase" and g("PricingQuantity") is not None and not g("PricingUnit"):
+            del v["PricingQuantity"]     # a quantity of no unit: FOCUS lets credits and adjustments have none
     if g("ConsumedQuantity") is None:
         v.pop("ConsumedUnit", None)
     if g("PricingQuantity") is None:
