@@ -482,9 +482,20 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
     tag_keys = sorted(built.tags_columns)
     rec_fields = set(F._FIELD_NAMES)
     str_names = [n for n in key_names if n in rec_fields and n not in F.PRICE_COLUMNS]
+    good0 = df.filter(~pl.col("_bad"))
+    # text columns with one value in the whole file (the provider, the payer, the account types...) are
+    # read once, not on every group
+    constant: dict[str, Any] = {}
+    if good0.height:
+        uniq = good0.select([pl.col(n).n_unique().alias(n) for n in str_names]).row(0, named=True)
+        for n in str_names:
+            if uniq[n] == 1:
+                constant[n] = good0[n][0]
+    str_names = [n for n in str_names if n not in constant]
+    constant = {k: v for k, v in constant.items() if v is not None}
     price_names = [n for n in key_names if n in F.PRICE_COLUMNS]
     summed = [n for n in SUMMED if n in df.columns]
-    good = df.filter(~pl.col("_bad"))
+    good = good0
     line_src = pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in key_names + tag_names]
                              + [pl.col("_cs").cast(pl.String), pl.col("_ce").cast(pl.String)], separator="\x1f")
     if wide:   # integer limb (plain integer text) and fraction limb (at the group's scale), added below
@@ -523,7 +534,7 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
         return hit
 
     for row in frame.iter_rows():
-        vals: dict[str, Any] = {}
+        vals: dict[str, Any] = dict(constant)
         i = 0
         for n in str_names:
             v = row[i]

@@ -189,24 +189,9 @@ def invoice_issuer(entity: str | None) -> str:
 
 
 def complete(v: dict[str, Any]) -> None:
-    """AWS knowledge for one record (in place): categories, region name, FOCUS units, account and
-    resource types, the invoice issuer. Values the record already has are kept, except units
-    (rewritten in the FOCUS format) and a category that disagrees with the service's."""
-    cats = service_categories(v.get("ServiceName"))
-    if cats is not None:
-        v["ServiceCategory"], v["ServiceSubcategory"] = cats
-    rid = v.get("RegionId")
-    if rid and not v.get("RegionName"):
-        name = region_name(rid)
-        if name:
-            v["RegionName"] = name
-    for k in ("PricingUnit", "ConsumedUnit"):
-        if v.get(k):
-            v[k] = pricing_unit(v[k])
-    if not v.get("BillingAccountType"):
-        v["BillingAccountType"] = BILLING_ACCOUNT_TYPE
-    if v.get("SubAccountId") and not v.get("SubAccountType"):
-        v["SubAccountType"] = SUB_ACCOUNT_TYPE
-    if v.get("ResourceId") and not v.get("ResourceType"):
-        v["ResourceType"] = resource_type(v["ResourceId"], v.get("ServiceName"))
+    """AWS knowledge for one record (in place): :func:`cloudtally.providers.fill` with these tables,
+    and AWS's own invoicing entities as the invoice issuer."""
+    from .. import fill
+    fill(v, billing_account_type=BILLING_ACCOUNT_TYPE, sub_account_type=SUB_ACCOUNT_TYPE,
+         categories=service_categories, region_name=region_name, unit=pricing_unit, resource_type=resource_type)
     v["InvoiceIssuerName"] = invoice_issuer(v.get("InvoiceIssuerName"))

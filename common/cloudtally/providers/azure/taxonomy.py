@@ -152,19 +152,19 @@ def resource_type(resource_id: str | None) -> str | None:
     return resource_type_names().get(t) or t
 
 
+def _categories(name: str | None) -> tuple[str, str] | None:
+    hit = by_name(name)
+    return hit[1:] if hit else None
+
+
+def _region_name(region_id: str | None) -> str | None:
+    hit = region(region_id)
+    return hit[1] if hit else None
+
+
 def complete(v: dict[str, Any]) -> None:
-    """Azure knowledge for one record (in place); values the record has are kept."""
-    if not v.get("ServiceSubcategory"):
-        hit = by_name(v.get("ServiceName"))
-        if hit is not None:
-            v["ServiceCategory"], v["ServiceSubcategory"] = hit[1], hit[2]
-    if v.get("RegionId") and not v.get("RegionName"):
-        hit = region(v["RegionId"])
-        if hit:
-            v["RegionName"] = hit[1]
-    if not v.get("BillingAccountType"):
-        v["BillingAccountType"] = DEFAULT_BILLING_ACCOUNT_TYPE
-    if v.get("SubAccountId") and not v.get("SubAccountType"):
-        v["SubAccountType"] = SUB_ACCOUNT_TYPE
-    if v.get("ResourceId") and not v.get("ResourceType"):
-        v["ResourceType"] = resource_type(v["ResourceId"]) or v.get("ServiceName")
+    """Azure knowledge for one record (in place): :func:`cloudtally.providers.fill` with these tables."""
+    from .. import fill
+    fill(v, billing_account_type=DEFAULT_BILLING_ACCOUNT_TYPE, sub_account_type=SUB_ACCOUNT_TYPE,
+         categories=_categories, region_name=_region_name,
+         resource_type=lambda rid, service: resource_type(rid) or service)

@@ -65,18 +65,7 @@ def pricing_unit(unit: str | None) -> str | None:
 
 
 def complete(v: dict[str, Any]) -> None:
-    """Google Cloud knowledge for one record (in place)."""
-    cats = service_categories(v.get("ServiceName"))
-    if cats is not None:
-        v["ServiceCategory"], v["ServiceSubcategory"] = cats
-    if v.get("RegionId") and not v.get("RegionName"):
-        name = region_name(v["RegionId"])
-        if name:
-            v["RegionName"] = name
-    for k in ("PricingUnit", "ConsumedUnit"):
-        if v.get(k):
-            v[k] = pricing_unit(v[k])
-    if not v.get("BillingAccountType"):
-        v["BillingAccountType"] = BILLING_ACCOUNT_TYPE
-    if v.get("SubAccountId") and not v.get("SubAccountType"):
-        v["SubAccountType"] = SUB_ACCOUNT_TYPE
+    """Google Cloud knowledge for one record (in place): :func:`cloudtally.providers.fill`."""
+    from .. import fill
+    fill(v, billing_account_type=BILLING_ACCOUNT_TYPE, sub_account_type=SUB_ACCOUNT_TYPE,
+         categories=service_categories, region_name=region_name, unit=pricing_unit)

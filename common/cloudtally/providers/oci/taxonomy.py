@@ -41,19 +41,11 @@ def region_name(region_id: str | None) -> str | None:
 
 
 def complete(v: dict[str, Any]) -> None:
-    """OCI knowledge for one record (in place). A region identifier found in RegionName (as some FOCUS
-    files write it) is the record's RegionId."""
-    cats = service_categories(v.get("ServiceName"))
-    if cats is not None:
-        v["ServiceCategory"], v["ServiceSubcategory"] = cats
+    """OCI knowledge for one record (in place): :func:`cloudtally.providers.fill`. A region identifier
+    found in RegionName (as some FOCUS files write it) is the record's RegionId."""
+    from .. import fill
     if not v.get("RegionId") and region_name(v.get("RegionName")):
         v["RegionId"] = v["RegionName"]
         v["RegionName"] = region_name(v["RegionId"])
-    elif v.get("RegionId") and not v.get("RegionName"):
-        name = region_name(v["RegionId"])
-        if name:
-            v["RegionName"] = name
-    if not v.get("BillingAccountType"):
-        v["BillingAccountType"] = BILLING_ACCOUNT_TYPE
-    if v.get("SubAccountId") and not v.get("SubAccountType"):
-        v["SubAccountType"] = SUB_ACCOUNT_TYPE
+    fill(v, billing_account_type=BILLING_ACCOUNT_TYPE, sub_account_type=SUB_ACCOUNT_TYPE,
+         categories=service_categories, region_name=region_name)
