@@ -399,6 +399,11 @@ _UNPRICED = ("SkuId", "SkuPriceId", "SkuMeter", "SkuPriceDetails", "PricingCateg
              "ListUnitPrice", "ContractedUnitPrice", "PricingCurrencyListUnitPrice",
              "PricingCurrencyContractedUnitPrice")
 _PRICES = ("ListUnitPrice", "ContractedUnitPrice")
+# (column, the column it MUST be null without)
+_NULL_WITHOUT = (("ConsumedQuantity", "ConsumedUnit"), ("PricingQuantity", "PricingUnit"), ("RegionId", "RegionName"),
+                 ("ResourceId", "ResourceType"), ("SkuId", "SkuMeter"), ("SkuPriceId", "SkuPriceDetails"))
+_PC_TWINS = (("PricingCurrencyEffectiveCost", "EffectiveCost"), ("PricingCurrencyListUnitPrice", "ListUnitPrice"),
+             ("PricingCurrencyContractedUnitPrice", "ContractedUnitPrice"))
 
 
 def complete(v: dict[str, Any], taxonomy: Any = None) -> dict[str, Any]:
@@ -433,30 +438,21 @@ def complete(v: dict[str, Any], taxonomy: Any = None) -> dict[str, Any]:
         taxonomy.complete(v)
     g = v.get
     cat = g("ChargeCategory") or "Usage"
-    if cat == "Tax":
-        for k in _UNPRICED:
-            v.pop(k, None)
-    elif cat not in ("Usage", "Purchase"):
-        for k in _PRICES:
-            p = g(k)
-            if p is not None and p < 0:
-                del v[k]
     if cat != "Usage":
+        if cat == "Tax":
+            for k in _UNPRICED:
+                v.pop(k, None)
+        elif cat != "Purchase":
+            for k in _PRICES:
+                p = g(k)
+                if p is not None and p < 0:
+                    del v[k]
+            if g("PricingQuantity") is not None and not g("PricingUnit"):
+                del v["PricingQuantity"]     # a quantity of no unit: FOCUS lets credits and adjustments have none
         v.pop("ConsumedQuantity", None)
-        if cat != "Purchase" and g("PricingQuantity") is not None and not g("PricingUnit"):
-            del v["PricingQuantity"]     # a quantity of no unit: FOCUS lets credits and adjustments have none
-    if g("ConsumedQuantity") is None:
-        v.pop("ConsumedUnit", None)
-    if g("PricingQuantity") is None:
-        v.pop("PricingUnit", None)
-    if g("RegionId") is None:
-        v.pop("RegionName", None)
-    if g("ResourceId") is None:
-        v.pop("ResourceType", None)
-    if g("SkuId") is None:
-        v.pop("SkuMeter", None)
-    if g("SkuPriceId") is None:
-        v.pop("SkuPriceDetails", None)
+    for key, dependent in _NULL_WITHOUT:
+        if g(dependent) is not None and g(key) is None:
+            del v[dependent]
     if g("BillingAccountName") is None:
         v["BillingAccountName"] = v["BillingAccountId"]
     sub = g("SubAccountId")
@@ -469,11 +465,11 @@ def complete(v: dict[str, Any], taxonomy: Any = None) -> dict[str, Any]:
     if pcur is None:
         v["PricingCurrency"] = pcur = cur
     if pcur == cur:
-        if g("PricingCurrencyEffectiveCost") is None and g("EffectiveCost") is not None:
-            v["PricingCurrencyEffectiveCost"] = v["EffectiveCost"]
-        for k in _PRICES:
-            if g("PricingCurrency" + k) is None and g(k) is not None:
-                v["PricingCurrency" + k] = v[k]
+        for pc, twin in _PC_TWINS:
+            if g(pc) is None:
+                x = g(twin)
+                if x is not None:
+                    v[pc] = x
     return v
 
 

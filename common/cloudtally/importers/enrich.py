@@ -44,19 +44,23 @@ def aws_units(unit: pl.Expr) -> pl.Expr:
 
 @lru_cache(maxsize=1)
 def _aws_tables() -> dict[str, dict[str, str]]:
-    return {"code": {k: SEP.join(v) for k, v in aws.BY_CODE.items()},
-            "name": {k: SEP.join(v) for k, v in aws.BY_NAME.items()},
+    return {"code_cat": {k: v[0] for k, v in aws.BY_CODE.items()}, "code_sub": {k: v[1] for k, v in aws.BY_CODE.items()},
+            "name_cat": {k: v[0] for k, v in aws.BY_NAME.items()}, "name_sub": {k: v[1] for k, v in aws.BY_NAME.items()},
             "code_by_name": dict(aws._CODE_BY_NAME)}
 
 
 def aws_service(code: pl.Expr | None, name: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(ServiceCategory, ServiceSubcategory) by product code, else by service name, else Other."""
     t = _aws_tables()
-    hit = lookup(name.str.to_lowercase(), t["name"])
+    low = name.str.to_lowercase()
+    cat, sub = lookup(low, t["name_cat"]), lookup(low, t["name_sub"])
     if code is not None:
-        hit = pl.coalesce(lookup(code, t["code"]), hit)
-    cat = pl.coalesce(part(hit, 0), pl.lit("Other"))
-    return cat, pl.coalesce(part(hit, 1), other(cat))
+        # the code decides when it is known (both lookups then hit): a code and a name never disagree
+        known = code.is_in(list(t["code_cat"]))
+        cat = pl.when(known).then(lookup(code, t["code_cat"])).otherwise(cat)
+        sub = pl.when(known).then(lookup(code, t["code_sub"])).otherwise(sub)
+    cat = pl.coalesce(cat, pl.lit("Other"))
+    return cat, pl.coalesce(sub, other(cat))
 
 
 def aws_region_name(region_id: pl.Expr) -> pl.Expr:
@@ -77,7 +81,8 @@ def aws_resource_type(resource_id: pl.Expr, code: pl.Expr | None, service_name: 
 
 def aws_invoice_issuer(entity: pl.Expr) -> pl.Expr:
     """:func:`aws.invoice_issuer` over a column."""
-    return pl.when(entity.is_null() | entity.str.contains(r"^(Amazon|AWS)\b")).then(pl.lit(aws.PROVIDER)).otherwise(entity)
+    own = entity.is_null() | entity.str.starts_with("Amazon ") | entity.str.starts_with("AWS ") | (entity == "AWS")
+    return pl.when(own).then(pl.lit(aws.PROVIDER)).otherwise(entity)
 
 
 # ------------------------------------------------------------------ Azure

@@ -306,7 +306,7 @@ def _aws(c: Cols, cur2: bool) -> Built:
             .otherwise(pl.coalesce(
                 t("pricing/term").replace_strict(AWS_PRICING_CATEGORY, default=None, return_dtype=pl.String),
                 pl.when(lt.is_in(usage_types + list(AWS_PURCHASE))).then(
-                    pl.when(t("lineItem/UsageType").str.contains("SpotUsage")).then(pl.lit("Dynamic"))
+                    pl.when(t("lineItem/UsageType").str.contains("SpotUsage", literal=True)).then(pl.lit("Dynamic"))
                     .otherwise(pl.lit("Standard"))))),
         "CommitmentDiscountId": pl.coalesce(t("savingsPlan/SavingsPlanARN"), t("reservation/ReservationARN")),
         "BillingCurrency": t("lineItem/CurrencyCode"),

@@ -140,7 +140,7 @@ SERVICE_RESOURCE = {"AmazonS3": "bucket", "AWSLambda": "function", "AmazonRDS": 
                     "AmazonEKS": "cluster", "AmazonEC2": "instance", "AmazonRoute53": "hostedzone",
                     "AmazonElastiCache": "cluster", "AmazonRedshift": "cluster", "AmazonEFS": "file-system"}
 _CODE_BY_NAME = {n.lower(): code for code, names, _, _ in SERVICES if code for n in names}
-_AWS_ENTITY = re.compile(r"^(Amazon|AWS)\b")
+_AWS_ENTITY = re.compile(r"^(Amazon|AWS)( |$)")
 
 
 def service_categories(name_or_code: str | None) -> tuple[str, str] | None:
