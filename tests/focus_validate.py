@@ -15,7 +15,7 @@ applied to every column the FOCUS spec types String. Decimal and date columns ar
 validator reads them.
 
 Output: ``{"rules": n, "passed", "failed", "skipped", "failures": [{"rule", "violations", "message",
-"must_satisfy"}], "effective": [rule ids]}``. ``effective`` are the failing rules (composites
+"must_satisfy"}], "effective": [rule ids], "passed_rules": [rule ids]}``. ``effective`` are the failing rules (composites
 excluded) whose failure reaches the dataset's verdict: a failing rule under an OR composite that
 passed through another branch does not count.
 """
@@ -95,7 +95,8 @@ def main(path: str) -> None:
     print(json.dumps({"rules": len(status), "passed": sum(s == "passed" for s in status.values()),
                       "failed": sum(s == "failed" for s in status.values()),
                       "skipped": sum(s == "skipped" for s in status.values()),
-                      "failures": failures, "effective": sorted(effective)}))
+                      "failures": failures, "effective": sorted(effective),
+                      "passed_rules": sorted(r for r, st in status.items() if st == "passed")}))
 
 
 if __name__ == "__main__":

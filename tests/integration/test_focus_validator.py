@@ -23,7 +23,7 @@ from cloudtally.importers.apply import run_import
 from cloudtally.importers.export import export_page
 from cloudtally.importers.sources import expand
 from tests.conftest import ROOT, SHARED
-from tests.focus_rules import rows, violations
+from tests.focus_rules import record_rows, rows, violations
 
 pytestmark = pytest.mark.integration
 VALIDATOR_PYTHON = Path(os.environ.get("CLOUDTALLY_FOCUS_VALIDATOR_PYTHON", ROOT / ".venv-focus" / "bin" / "python"))
@@ -102,18 +102,24 @@ def test_imported_sample_export_passes_the_validator(store, tmp_path, name):
 
 
 def test_the_rules_checked_here_catch_what_the_validator_lets_through(tmp_path):
-    """A usage row without quantity, SKU or unit prices: the validator's nullability rules pass it,
-    tests/focus_rules.py does not (and neither would the spec)."""
-    path = tmp_path / "bare.csv"
-    header = "ChargeCategory,ChargeClass,PricingQuantity,PricingUnit,SkuId,SkuPriceId,ListUnitPrice,ContractedUnitPrice," \
-             "PricingCategory,PricingCurrencyListUnitPrice,PricingCurrencyContractedUnitPrice,ConsumedQuantity," \
-             "ConsumedUnit,ListCost,ContractedCost,CommitmentDiscountId,CommitmentDiscountStatus\n"
-    path.write_text(header + "Usage,,,,,,,,,,,,,1,1,cd-1,\n" + "Usage,,2,Hours,s,p,0.5,0.4,Standard,0.5,0.4,2,Hours,1,1,,\n")
+    """The demo export with PricingQuantity, SkuId and the unit prices blanked on every usage row: the
+    validator's "MUST NOT be null when ChargeCategory is Usage or Purchase" rules still pass (it does
+    not evaluate them as stated), tests/focus_rules.py fails every row."""
+    import csv
+    rows_ = [dict(r) for r in record_rows(demo_records(end=date(2026, 11, 20), days=2))]
+    blank = ("PricingQuantity", "PricingUnit", "SkuId", "SkuPriceId", "SkuMeter", "SkuPriceDetails", "ListUnitPrice",
+             "ContractedUnitPrice", "PricingCurrencyListUnitPrice", "PricingCurrencyContractedUnitPrice")
+    for r in rows_:
+        r.update({c: "" for c in blank})
+    path = tmp_path / "blanked.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows_[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows_)
+    passed = set(validate(path)["passed_rules"])
+    for rule in ("PricingQuantity-C-005-C", "SkuId-C-005-C", "SkuPriceId-C-005-C", "ListUnitPrice-C-005-C",
+                 "ContractedUnitPrice-C-006-C"):
+        assert rule in passed, rule
     found = Counter(rule for rule, _, _ in violations(rows(path)))
-    assert found == Counter({"PricingQuantity on Usage/Purchase": 1, "PricingUnit on Usage/Purchase": 1,
-                             "SkuId on Usage/Purchase": 1, "SkuPriceId on Usage/Purchase": 1,
-                             "ListUnitPrice on Usage/Purchase": 1, "ContractedUnitPrice on Usage/Purchase": 1,
-                             "PricingCategory on Usage/Purchase": 1, "PricingCurrencyListUnitPrice on Usage/Purchase": 1,
-                             "PricingCurrencyContractedUnitPrice on Usage/Purchase": 1, "ConsumedQuantity on Usage": 1,
-                             "ConsumedUnit on Usage": 1, "CommitmentDiscountStatus missing": 1,
-                             "ContractedUnitPrice × PricingQuantity ≠ ContractedCost": 1})
+    for c in ("PricingQuantity", "SkuId", "SkuPriceId", "ListUnitPrice", "ContractedUnitPrice"):
+        assert found[f"{c} on Usage/Purchase"] == len(rows_), c
