@@ -112,7 +112,7 @@ def bench_in_process(batches: int) -> float:
 def bench_capacity(ddb: str) -> tuple[float, float, float, dict]:
     from cloudtally.query import parse_query
     from cloudtally.store import Store, codec
-    from cloudtally.store.rollup import build  # noqa: F401 (documented: the same code computes rollups)
+    from cloudtally.store.cube import build  # noqa: F401 (documented: the same code computes rollups)
     cfg = Settings(table=f"bench-{uuid.uuid4().hex[:8]}", dynamodb_endpoint=ddb)
     store = Store(cfg)
     store.create_table()

@@ -37,11 +37,43 @@ SERVICE_CATEGORIES = (
     "Media", "Migration", "Mobile", "Networking", "Security", "Storage", "Web", "Other",
 )
 
+# FOCUS 1.2 ServiceSubcategory values, each under its one parent ServiceCategory (FOCUS 1.2, ServiceSubcategory)
+SERVICE_SUBCATEGORIES: dict[str, tuple[str, ...]] = {
+    "AI and Machine Learning": ("AI Platforms", "Bots", "Generative AI", "Machine Learning",
+                                "Natural Language Processing"),
+    "Analytics": ("Analytics Platforms", "Business Intelligence", "Data Processing", "Search", "Streaming Analytics"),
+    "Business Applications": ("Productivity and Collaboration",),
+    "Compute": ("Containers", "End User Computing", "Quantum Compute", "Serverless Compute", "Virtual Machines"),
+    "Databases": ("Caching", "Data Warehouses", "Ledger Databases", "NoSQL Databases", "Relational Databases",
+                  "Time Series Databases"),
+    "Developer Tools": ("Developer Platforms", "Continuous Integration and Deployment", "Development Environments",
+                        "Source Code Management", "Quality Assurance"),
+    "Identity": ("Identity and Access Management",),
+    "Integration": ("API Management", "Messaging", "Workflow Orchestration"),
+    "Internet of Things": ("IoT Analytics", "IoT Platforms"),
+    "Management and Governance": ("Architecture", "Compliance", "Cost Management", "Data Governance",
+                                  "Disaster Recovery", "Endpoint Management", "Observability", "Support"),
+    "Media": ("Content Creation", "Gaming", "Media Streaming", "Mixed Reality"),
+    "Migration": ("Data Migration", "Resource Migration"),
+    "Mobile": (),
+    "Multicloud": ("Multicloud Integration",),
+    "Networking": ("Application Networking", "Content Delivery", "Network Connectivity", "Network Infrastructure",
+                   "Network Routing", "Network Security"),
+    "Security": ("Secret Management", "Security Posture Management", "Threat Detection and Response"),
+    "Storage": ("Backup Storage", "Block Storage", "File Storage", "Object Storage", "Storage Platforms"),
+    "Web": ("Application Platforms",),
+    "Other": (),
+}
+SUBCATEGORY_PARENT = {sub: cat for cat, subs in SERVICE_SUBCATEGORIES.items() for sub in subs + (f"Other ({cat})",)}
+PRICING_CATEGORIES = ("Standard", "Dynamic", "Committed", "Other")
+
 # Columns by kind. Order is the FOCUS export order.
 AMOUNT_COLUMNS = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
-PRICE_COLUMNS = ("ListUnitPrice", "ContractedUnitPrice")
+PRICE_COLUMNS = ("ListUnitPrice", "ContractedUnitPrice", "PricingCurrencyListUnitPrice",
+                 "PricingCurrencyContractedUnitPrice")
 QUANTITY_COLUMNS = ("PricingQuantity", "ConsumedQuantity", "CommitmentDiscountQuantity")
-DECIMAL_COLUMNS = AMOUNT_COLUMNS + PRICE_COLUMNS + QUANTITY_COLUMNS
+PRICING_CURRENCY_AMOUNTS = ("PricingCurrencyEffectiveCost",)   # a cost in PricingCurrency (not in the totals)
+DECIMAL_COLUMNS = AMOUNT_COLUMNS + PRICE_COLUMNS + QUANTITY_COLUMNS + PRICING_CURRENCY_AMOUNTS
 TIME_COLUMNS = ("ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingPeriodEnd")
 STRING_COLUMNS = (
     "ProviderName", "PublisherName", "InvoiceIssuerName", "InvoiceId",
@@ -50,7 +82,7 @@ STRING_COLUMNS = (
     "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency",
     "ServiceName", "ServiceCategory", "ServiceSubcategory",
     "ResourceId", "ResourceName", "ResourceType", "RegionId", "RegionName", "AvailabilityZone",
-    "SkuId", "SkuPriceId", "SkuMeter", "PricingUnit", "PricingCategory", "ConsumedUnit",
+    "SkuId", "SkuPriceId", "SkuMeter", "SkuPriceDetails", "PricingUnit", "PricingCategory", "ConsumedUnit",
     "CommitmentDiscountId", "CommitmentDiscountName", "CommitmentDiscountType",
     "CommitmentDiscountCategory", "CommitmentDiscountStatus", "CommitmentDiscountUnit",
     "CapacityReservationId", "CapacityReservationStatus",
@@ -125,6 +157,10 @@ class CostRecord:
     ConsumedUnit: str | None = None
     ListUnitPrice: Decimal | None = None
     ContractedUnitPrice: Decimal | None = None
+    SkuPriceDetails: str | None = None              # a JSON object (FOCUS KeyValueFormat)
+    PricingCurrencyEffectiveCost: Decimal | None = None
+    PricingCurrencyListUnitPrice: Decimal | None = None
+    PricingCurrencyContractedUnitPrice: Decimal | None = None
     CommitmentDiscountId: str | None = None
     CommitmentDiscountName: str | None = None
     CommitmentDiscountType: str | None = None
@@ -228,8 +264,12 @@ def record_id(r: CostRecord) -> str:
     return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
-def parse_record(obj: Any) -> CostRecord:
-    """Validate one JSON-like record; raise :class:`ValidationError` listing every field error."""
+def parse_record(obj: Any, taxonomy: Any = None) -> CostRecord:
+    """Validate one JSON-like record; raise :class:`ValidationError` listing every field error.
+
+    The valid record is completed as FOCUS 1.2 requires (:func:`complete`, with the provider's
+    ``taxonomy`` when the caller knows it).
+    """
     if not isinstance(obj, dict) and not isinstance(obj, Mapping):  # dict first: the ABC check is slow
         raise ValidationError("record must be a JSON object", details=[{"field": "", "message": "not an object"}])
     errors: list[dict[str, str]] = []
@@ -268,6 +308,14 @@ def parse_record(obj: Any) -> CostRecord:
             tags = _parse_tags(v, err)
             if tags is not None:
                 vals["Tags"] = tags
+        elif name == "SkuPriceDetails":
+            spd = key_value_text(v)
+            if spd is None:
+                err(name, "expected a JSON object (FOCUS KeyValueFormat)")
+            elif len(spd) > MAX_STRING:
+                err(name, f"longer than {MAX_STRING} characters")
+            else:
+                vals[name] = spd
         else:
             if not isinstance(v, str):
                 err(name, "expected a string")
@@ -296,6 +344,16 @@ def parse_record(obj: Any) -> CostRecord:
             err("ServiceCategory", "not a FOCUS service category")
         else:
             vals["ServiceCategory"] = c
+    ssc = vals.get("ServiceSubcategory")
+    if ssc is not None:
+        parent = SUBCATEGORY_PARENT.get(ssc)
+        if parent is None:
+            err("ServiceSubcategory", "not a FOCUS 1.2 service subcategory")
+        elif vals.get("ServiceCategory", parent) != parent:
+            err("ServiceSubcategory", f"belongs to ServiceCategory {parent!r}")
+    pc = vals.get("PricingCategory")
+    if pc is not None and pc not in PRICING_CATEGORIES:
+        err("PricingCategory", f"must be one of {', '.join(PRICING_CATEGORIES)}")
     src = vals.get("x_CostSource")
     if src is not None and src not in COST_SOURCES:
         err("x_CostSource", "must be 'estimated', 'billed' or 'provisional'")
@@ -318,8 +376,102 @@ def parse_record(obj: Any) -> CostRecord:
     prov = vals["ProviderName"]
     vals.setdefault("PublisherName", prov)
     vals.setdefault("InvoiceIssuerName", prov)
+    complete(vals, taxonomy)
     # A client-supplied "id" is ignored: identity is always derived, so a re-send cannot fork a record.
     return CostRecord(**vals)
+
+
+def key_value_text(v: Any) -> str | None:
+    """A FOCUS KeyValueFormat value (a JSON object) as compact JSON text; None if ``v`` is not one."""
+    import json
+    if isinstance(v, str):
+        try:
+            v = json.loads(v)
+        except ValueError:
+            return None
+    if not isinstance(v, Mapping):
+        return None
+    return json.dumps(v, separators=(",", ":"), sort_keys=True, ensure_ascii=False,
+                      default=lambda o: format(o, "f") if isinstance(o, Decimal) else str(o))
+
+
+# ---------------------------------------------------------------- FOCUS 1.2 completion
+_UNPRICED = ("SkuId", "SkuPriceId", "SkuMeter", "SkuPriceDetails", "PricingCategory", "PricingQuantity", "PricingUnit",
+             "ListUnitPrice", "ContractedUnitPrice", "PricingCurrencyListUnitPrice",
+             "PricingCurrencyContractedUnitPrice")
+_PRICES = ("ListUnitPrice", "ContractedUnitPrice")
+# (column, the column it MUST be null without)
+_NULL_WITHOUT = (("ConsumedQuantity", "ConsumedUnit"), ("PricingQuantity", "PricingUnit"), ("RegionId", "RegionName"),
+                 ("ResourceId", "ResourceType"), ("SkuId", "SkuMeter"), ("SkuPriceId", "SkuPriceDetails"))
+_PC_TWINS = (("PricingCurrencyEffectiveCost", "EffectiveCost"), ("PricingCurrencyListUnitPrice", "ListUnitPrice"),
+             ("PricingCurrencyContractedUnitPrice", "ContractedUnitPrice"))
+
+
+def complete(v: dict[str, Any], taxonomy: Any = None) -> dict[str, Any]:
+    """Fill what FOCUS 1.2 requires of a record from what it already says, in place; returns ``v``.
+
+    Every source (collectors, importers, agents, the demo) calls this one function, so a rule is
+    written once. Nothing is invented: a value is copied from the column FOCUS defines it by, or
+    dropped where FOCUS requires it to be null. ``taxonomy`` is the provider's knowledge
+    (``cloudtally.providers.<provider>.taxonomy``: service categories, FOCUS units, region names,
+    account types); without it only the provider-neutral rules apply.
+
+    Provider-neutral rules:
+
+    * PricingCurrency: the BillingCurrency when the source names none (prices in the currency billed);
+      the PricingCurrency* columns equal their billing-currency columns when the two currencies agree;
+    * BillingAccountName / SubAccountName: the account's id when the source gives no display name
+      (the provider then shows the id);
+    * ServiceSubcategory: ``Other (<ServiceCategory>)`` when nothing finer is known;
+    * null where FOCUS requires null: RegionName without RegionId, ResourceType without ResourceId,
+      SkuMeter without SkuId, SkuPriceDetails without SkuPriceId, units without their quantities,
+      consumed quantities outside Usage, SKU and pricing columns on Tax rows, negative unit prices
+      and quantities without a unit outside Usage and Purchase rows (a unit price is never negative).
+
+    >>> v = complete({"BillingAccountId": "1", "BillingCurrency": "USD", "ChargeCategory": "Usage",
+    ...               "ServiceCategory": "Compute", "EffectiveCost": Decimal(2), "RegionName": "Iowa"})
+    >>> v["PricingCurrency"], v["PricingCurrencyEffectiveCost"], v["BillingAccountName"], v["ServiceSubcategory"]
+    ('USD', Decimal('2'), '1', 'Other (Compute)')
+    >>> "RegionName" in v
+    False
+    """
+    if taxonomy is not None:
+        taxonomy.complete(v)
+    g = v.get
+    cat = g("ChargeCategory") or "Usage"
+    if cat != "Usage":
+        if cat == "Tax":
+            for k in _UNPRICED:
+                v.pop(k, None)
+        elif cat != "Purchase":
+            for k in _PRICES:
+                p = g(k)
+                if p is not None and p < 0:
+                    del v[k]
+            if g("PricingQuantity") is not None and not g("PricingUnit"):
+                del v["PricingQuantity"]     # a quantity of no unit: FOCUS lets credits and adjustments have none
+        v.pop("ConsumedQuantity", None)
+    for key, dependent in _NULL_WITHOUT:
+        if g(dependent) is not None and g(key) is None:
+            del v[dependent]
+    if g("BillingAccountName") is None:
+        v["BillingAccountName"] = v["BillingAccountId"]
+    sub = g("SubAccountId")
+    if sub is not None and g("SubAccountName") is None:
+        v["SubAccountName"] = sub
+    if g("ServiceSubcategory") is None:
+        v["ServiceSubcategory"] = f"Other ({g('ServiceCategory') or 'Other'})"
+    cur = v["BillingCurrency"]
+    pcur = g("PricingCurrency")
+    if pcur is None:
+        v["PricingCurrency"] = pcur = cur
+    if pcur == cur:
+        for pc, twin in _PC_TWINS:
+            if g(pc) is None:
+                x = g(twin)
+                if x is not None:
+                    v[pc] = x
+    return v
 
 
 def _parse_tags(v: Any, err) -> dict[str, str] | None:

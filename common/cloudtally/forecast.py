@@ -55,7 +55,7 @@ class Forecast:
 
     def to_dict(self) -> dict:
         """JSON view. Estimates are shown to 6 decimal places (``spent`` stays exact): a forecast
-        carried to 60 significant digits would claim a precision it does not have."""
+        carried to the context's full precision would claim a precision it does not have."""
         return {"value": _show(self.value), "low": _show(self.low), "high": _show(self.high), "spent": self.spent,
                 "run_rate": _show(self.run_rate), "days_remaining": self.days_remaining,
                 "history_days": self.history_days, "confidence": self.confidence, "method": self.method}

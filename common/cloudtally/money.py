@@ -1,7 +1,10 @@
 """Exact money: ``Decimal`` from parsing to JSON output, with an ISO 4217 currency.
 
 Sums of many amounts use :data:`CONTEXT`, whose precision is far above the 28 digits of the
-default context (which silently rounds sums of real billing exports with 16+ fractional digits).
+default context (which silently rounds sums of real billing exports with 16+ fractional digits):
+160 digits cover the whole span :func:`parse_amount` accepts (magnitudes 1E-60 to 1E+37 with 38
+significant digits, so exponents down to -97) with room for the carries of 10^20 terms, so every
+sum of accepted amounts is exact.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import json
 from decimal import Decimal
 from typing import Any, Iterable
 
-CONTEXT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999,
+CONTEXT = decimal.Context(prec=160, rounding=decimal.ROUND_HALF_EVEN, Emax=999999, Emin=-999999,
                           traps=[decimal.InvalidOperation, decimal.Overflow, decimal.DivisionByZero])
 ZERO = Decimal(0)
 

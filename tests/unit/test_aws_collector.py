@@ -92,6 +92,20 @@ def test_each_estimate_is_catalog_price_times_usage(account):
     assert m5 and m5[0].ListUnitPrice == Decimal("0.096")
 
 
+def test_estimates_are_complete_focus_1_2(account):
+    """SKU, quantities, unit prices, units in the FOCUS format, names and types from the AWS taxonomy."""
+    from tests.focus_rules import record_rows, violations
+    _, sink = _run(account + timedelta(hours=30))
+    recs = list(sink.records.values())
+    assert recs and violations(record_rows(recs)) == []
+    assert {r.PricingUnit for r in recs} <= {"Hours", "GB-Months", "GB-Seconds", "Requests"}
+    assert all(r.SkuId == r.SkuPriceId and r.SkuMeter and r.ServiceSubcategory and r.RegionName for r in recs)
+    assert all((r.BillingAccountType, r.SubAccountType) == ("Payer Account", "Linked Account") for r in recs)
+    ebs = next(r for r in recs if r.ServiceName == "Amazon Elastic Block Store")
+    assert (ebs.ServiceCategory, ebs.ServiceSubcategory, ebs.PricingUnit) == ("Storage", "Block Storage", "GB-Months")
+    assert next(r for r in recs if r.RegionId == "eu-west-1").RegionName == "EU (Ireland)"
+
+
 def test_access_denied_in_one_region_keeps_the_others(account):
     clients = aws.AwsClients({})
 
@@ -158,6 +172,28 @@ def test_cost_explorer_recorded_response_becomes_billed_records():
     assert ec2.ServiceCategory == "Compute" and ec2.day == "2024-09-01"
     assert recs[1].BilledCost == Decimal("0.0000001")
     assert recs[2].ChargeCategory == "Tax"
+
+
+def test_cost_explorer_rows_are_completed_from_what_cost_explorer_says():
+    """Linked-account names from DimensionValueAttributes, the service's FOCUS category and subcategory
+    (the taxonomy the CUR import uses too), charge frequency, account types."""
+    from cloudtally.providers.aws import taxonomy
+    resp = json.loads((FIX / "ce_get_cost_and_usage.json").read_text())
+    resp.pop("_source")
+    resp["DimensionValueAttributes"] = [{"Value": "210987654321", "Attributes": {"description": "prod-account"}}]
+    ce = boto3.client("ce", "us-east-1")
+    ctx = _ce_ctx()
+    with Stubber(ce) as stub:
+        stub.add_response("get_cost_and_usage", resp)
+        recs = list(aws.cost_explorer_records(ctx, ce, "111122223333", ctx.window))
+    ec2, tax = recs[0], recs[2]
+    assert (ec2.SubAccountName, ec2.SubAccountType, ec2.BillingAccountType) == ("prod-account", "Linked Account",
+                                                                                 "Payer Account")
+    assert ec2.BillingAccountName == "111122223333"     # Cost Explorer does not name the payer here: its id
+    assert (ec2.ServiceCategory, ec2.ServiceSubcategory) == taxonomy.service_categories("AmazonEC2")
+    assert (ec2.ChargeFrequency, tax.ChargeFrequency) == ("Usage-Based", "One-Time")
+    assert all(r.PricingCurrency == "USD" and r.PricingCurrencyEffectiveCost == r.EffectiveCost for r in recs)
+    assert taxonomy.service_categories("Amazon Redshift") == taxonomy.service_categories("AmazonRedshift")
 
 
 def test_cost_explorer_tag_key_splits_per_account():

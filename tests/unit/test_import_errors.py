@@ -78,7 +78,7 @@ def test_each_bad_value_is_named(tmp_path, line, column, fragment):
 
 
 def test_more_digits_than_exact_scale_is_rejected_not_rounded(tmp_path):
-    v = "0." + "1" * 25
+    v = "0." + "1" * 31   # beyond the 30 decimals of the wide reading
     conv = convert_file(write(tmp_path, "x.csv", HEADER + GOOD.replace("1.25", v)))
     assert conv.rejected_count == 1 and conv.records == []
 

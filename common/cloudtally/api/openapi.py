@@ -29,13 +29,19 @@ def record_schema() -> dict[str, Any]:
     props["ChargeFrequency"] = {"type": "string", "enum": list(focus.CHARGE_FREQUENCIES)}
     props["ChargeClass"] = {"type": "string", "enum": list(focus.CHARGE_CLASSES)}
     props["ServiceCategory"] = {"type": "string", "enum": list(focus.SERVICE_CATEGORIES)}
+    props["ServiceSubcategory"] = {"type": "string", "enum": sorted(focus.SUBCATEGORY_PARENT),
+                                   "description": "FOCUS 1.2 subcategory, under its one parent ServiceCategory"}
+    props["PricingCategory"] = {"type": "string", "enum": list(focus.PRICING_CATEGORIES)}
+    props["SkuPriceDetails"] = {"type": "object", "maxProperties": 100,
+                                "description": "a JSON object (FOCUS KeyValueFormat); its JSON text is accepted too"}
     props["x_CostSource"] = {"type": "string", "enum": list(focus.COST_SOURCES)}
     props["Tags"] = {"type": "object", "maxProperties": focus.MAX_TAGS,
                      "additionalProperties": {"type": "string", "maxLength": focus.MAX_TAG_VALUE}}
     return {"type": "object", "required": list(focus.REQUIRED_INPUT), "properties": props,
             "additionalProperties": False,
             "description": f"A FOCUS {focus.FOCUS_VERSION} cost record. EffectiveCost, ListCost and ContractedCost "
-                           "default to BilledCost; the billing period defaults to the charge month."}
+                           "default to BilledCost; the billing period defaults to the charge month; the rest of "
+                           "what FOCUS 1.2 requires is completed from the record (README, \"FOCUS 1.2 completion\")."}
 
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {

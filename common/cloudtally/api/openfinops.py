@@ -51,6 +51,7 @@ from ..errors import ValidationError
 from ..focus import (ONE_HOUR, UTC, CostRecord, MetricPoint, day_floor, hour_floor, iso, month_bounds,
                      parse_metric, parse_record, parse_time)
 from ..money import CONTEXT, ZERO, MoneyError, fmt, parse_amount
+from ..providers import taxonomy as provider_taxonomy
 
 PROVIDERS = {"aws": "AWS", "azure": "Microsoft", "gcp": "Google Cloud", "google": "Google Cloud",
              "databricks": "Databricks", "snowflake": "Snowflake", "mongodb_atlas": "MongoDB Atlas",
@@ -860,7 +861,8 @@ class _Translator:
             doc.update({"ListUnitPrice": amount, "PricingQuantity": "1", "PricingUnit": "Hours",
                         "ConsumedQuantity": "1", "ConsumedUnit": "Hours"})
         try:
-            r = parse_record({k: v for k, v in doc.items() if v is not None and v != ""})
+            r = parse_record({k: v for k, v in doc.items() if v is not None and v != ""},
+                             provider_taxonomy(scope.provider))
         except ValidationError as e:
             self.reject(path.rsplit(".", 1)[0] if rid and "." in path else path, e.details or [])
             return False

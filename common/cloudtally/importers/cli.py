@@ -36,6 +36,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     for k in ("provider", "service", "account", "subaccount", "region", "category", "source", "currency"):
         f.add_argument(f"--{k}", help=f"comma-separated {k} values to keep")
     f.add_argument("--tag", action="append", help="key=value[,value]; repeatable")
+    f.add_argument("--include-superseded", action="store_true",
+                   help="also write the estimates billed cost superseded (marked x_Superseded=true); by default "
+                        "the file holds exactly what the totals count")
     f.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
     f.set_defaults(func=_export_focus)
 
@@ -148,9 +151,9 @@ def _export_focus(a: argparse.Namespace) -> int:
     q = parse_query(params)
     store = Store()
     if a.output == "-":
-        n = write_focus_csv(store, q, sys.stdout)
+        n = write_focus_csv(store, q, sys.stdout, include_superseded=a.include_superseded)
     else:
         with open(a.output, "w", encoding="utf-8", newline="") as f:
-            n = write_focus_csv(store, q, f)
+            n = write_focus_csv(store, q, f, include_superseded=a.include_superseded)
     print(f"{n} records exported", file=sys.stderr)
     return 0

@@ -18,19 +18,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import polars as pl
 
 from .. import focus as F
 from ..errors import ValidationError
 from ..money import CONTEXT, ISO_CURRENCIES, ZERO
-from .columns import DEC, SCALE, Amount, amount, guess_format, text, timestamp
+from .columns import (DEC, HI, LO, SCALE, WIDE_INT_DIGITS, WIDE_SCALE, Amount, amount, guess_format, needs_wide,
+                      text, timestamp, wide_name, wide_stages)
 from .formats import MAPPINGS, Built, Cols, check_required, detect
 
 UTC = timezone.utc
 SUMMED = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "PricingQuantity", "ConsumedQuantity",
-          "CommitmentDiscountQuantity")
+          "CommitmentDiscountQuantity", "PricingCurrencyEffectiveCost")
 TOTALS = F.AMOUNT_COLUMNS
 MAX_REJECTED_LISTED = 100
 _CANON = {"ChargeCategory": F.CHARGE_CATEGORIES, "ChargeFrequency": F.CHARGE_FREQUENCIES,
@@ -52,6 +53,7 @@ class Converted:
     periods: set[tuple[str, str, str, str, datetime]] = field(default_factory=set)  # collector, provider, account, billing period start
     seconds_columnar: float = 0.0
     seconds_records: float = 0.0
+    wide: bool = False          # amounts read as two limbs (.columns): a value beyond 14 integer/24 decimal digits
 
     def summary(self) -> dict[str, Any]:
         return {"file": self.file, "format": self.format, "rows": self.rows, "records": len(self.records),
@@ -125,11 +127,14 @@ def _canon_expr(name: str, col: pl.Expr) -> pl.Expr:
 
 
 def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str, str | None], *,
-                group: bool = False) -> tuple[pl.LazyFrame, pl.LazyFrame, list[str], list[str]]:
+                group: bool = False, wide: bool = False, lo_built: Built | None = None
+                ) -> tuple[pl.LazyFrame, pl.LazyFrame, list[str], list[str]]:
     """The lazy queries of one file: (row-level frame, aggregate, string key columns, tag columns).
 
     ``group=True`` runs the same mapping and checks over the output of :func:`phase1` (one row per
     group of identical text columns, amounts already summed) instead of over the file's rows.
+    ``wide`` (:mod:`.columns`): amounts are limbs; ``built`` maps the integer limbs and, in group mode,
+    ``lo_built`` (the same mapping over the fraction limbs) the fractions, summed as ``_lo_<name>``.
     """
     lf = lf.with_columns(pl.lit(None, dtype=pl.UInt32).alias("_row")) if group else lf.with_row_index("_row", offset=1)
     s: dict[str, pl.Expr] = {}
@@ -202,26 +207,21 @@ def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str
     bpe = month.dt.offset_by("1mo") if bpe is None else pl.coalesce(bpe, bps.dt.offset_by("1mo"))
 
     # amounts: FOCUS defaults (EffectiveCost/ListCost ← BilledCost; ContractedCost ← EffectiveCost)
-    am: dict[str, Amount] = dict(built.amounts)
-    if "BilledCost" not in am:
+    if "BilledCost" not in built.amounts:
         raise ValidationError(f"format {fmt}: no BilledCost")
-    for name, a in am.items():
-        errs.append((a.bad, f"{name}|{a.source}|not an exact decimal (at most {SCALE} decimal places)"))
+    am = _with_defaults(built.amounts)
+    lo_am = _with_defaults(lo_built.amounts) if lo_built is not None else None
+    limits = (f"at most {WIDE_INT_DIGITS} integer digits and {WIDE_SCALE} decimal places" if wide
+              else f"at most {SCALE} decimal places")
+    for name, a in built.amounts.items():
+        errs.append((a.bad, f"{name}|{a.source}|not an exact decimal ({limits})"))
     b = am["BilledCost"]
     errs.append((b.value.is_null() & ~b.bad, f"BilledCost|{b.source}|required value missing"))
-
-    def dflt(a: Amount | None, d: Amount) -> Amount:
-        if a is None:
-            return d
-        return Amount(pl.coalesce(a.value, d.value), pl.when(a.value.is_null()).then(d.scale).otherwise(a.scale),
-                      a.bad, a.source)
-
-    am["EffectiveCost"] = dflt(am.get("EffectiveCost"), b)
-    am["ListCost"] = dflt(am.get("ListCost"), b)
-    am["ContractedCost"] = dflt(am.get("ContractedCost"), am["EffectiveCost"])
     for name, col in built.unit_prices.items():
-        from .columns import amount as _amount
-        errs.append((_amount(col).bad, f"{name}|{col}|not an exact decimal"))
+        # unit prices stay text (parsed exactly when the record is built): any decimal of at most 38
+        # significant digits (the frame carries their wide_stages columns)
+        bad = pl.col(wide_name(col, "b")) | (pl.col(wide_name(col, "d")).str.strip_chars("0").str.len_bytes() > 38)
+        errs.append((bad, f"{name}|{col}|not an exact decimal (at most 38 significant digits)"))
 
     if group:
         errs.append((pl.col("_bad1"), "row|row|a value that does not parse (see the rejected rows)"))
@@ -254,7 +254,9 @@ def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str
         a = am.get(name)
         if a is None:
             continue
-        cols += [a.value.cast(DEC).alias(name), a.scale.alias(f"_sc_{name}")]
+        cols += [a.value.cast(HI if wide else DEC).alias(name), a.scale.alias(f"_sc_{name}")]
+        if lo_am is not None:
+            cols.append(lo_am[name].value.cast(LO).alias(f"_lo_{name}"))
     if group:
         cols.append(pl.col("_n"))
     q = lf.select(cols).with_columns(pl.col("_err").is_not_null().alias("_bad"))
@@ -265,7 +267,26 @@ def build_query(lf: pl.LazyFrame, fmt: str, built: Built, time_formats: dict[str
         if name in am:
             aggs += [pl.col(name).sum().alias(name), pl.col(name).is_not_null().any().alias(f"_has_{name}"),
                      pl.col(f"_sc_{name}").max().alias(f"_sc_{name}")]
+            if lo_am is not None:
+                aggs.append(pl.col(f"_lo_{name}").sum().alias(f"_lo_{name}"))
     return q, q.group_by(keys).agg(aggs), key_names, tag_names
+
+
+def _with_defaults(amounts: dict[str, Amount]) -> dict[str, Amount]:
+    """FOCUS defaults: EffectiveCost and ListCost ← BilledCost; ContractedCost ← EffectiveCost."""
+    am = dict(amounts)
+
+    def dflt(a: Amount | None, d: Amount) -> Amount:
+        if a is None:
+            return d
+        return Amount(pl.coalesce(a.value, d.value), pl.when(a.value.is_null()).then(d.scale).otherwise(a.scale),
+                      a.bad, a.source)
+
+    b = am["BilledCost"]
+    am["EffectiveCost"] = dflt(am.get("EffectiveCost"), b)
+    am["ListCost"] = dflt(am.get("ListCost"), b)
+    am["ContractedCost"] = dflt(am.get("ContractedCost"), am["EffectiveCost"])
+    return am
 
 
 def _charge_times(built: Built, time_formats: dict[str, str | None]) -> tuple[pl.Expr, pl.Expr]:
@@ -305,13 +326,17 @@ def phase1_keys(cols: Cols, built: Built) -> tuple[list[str], list[str]]:
     return sorted(roots - set(amount_cols)), amount_cols
 
 
-def phase1(lf: pl.LazyFrame, cols: Cols, built: Built, time_formats: dict[str, str | None]) -> pl.LazyFrame:
+def phase1(lf: pl.LazyFrame, cols: Cols, built: Built, time_formats: dict[str, str | None], *,
+           wide: bool = False) -> pl.LazyFrame:
     """The per-row pass of the fast path: group rows by every text column the mapping reads and
     the day-bucketed charge period, summing each amount column exactly (see :class:`Cols`).
 
     Intermediate values are materialized stage by stage (``with_columns``): the streaming engine
     does not share common subexpressions, and an amount's value, scale and validity reuse them.
+    ``wide``: each amount is summed as its two limbs (:func:`.columns.split`), ``<name>`` and ``_lo_<name>``.
     """
+    if wide:
+        return _phase1_wide(lf, cols, built, time_formats)
     keys, amount_cols = phase1_keys(cols, built)
     cs, ce = _charge_times(built, time_formats)
     stage1: list[pl.Expr] = [pl.col(k) for k in keys] + [cs.alias("_t0"), ce.alias("_t1")]
@@ -347,6 +372,36 @@ def phase1(lf: pl.LazyFrame, cols: Cols, built: Built, time_formats: dict[str, s
     final.append(bad.alias("_bad1"))
     q = lf.select(stage1).with_columns(stage2).with_columns(stage3).select(final)
     return q.group_by(keys + ["_cs", "_ce", "_bad1"] + nul_keys).agg(aggs)
+
+
+def with_wide_stages(lf: pl.LazyFrame, columns: Iterable[str]) -> pl.LazyFrame:
+    """``lf`` with the :func:`.columns.wide_stages` columns of these text columns."""
+    for stage in wide_stages(columns):
+        if stage:
+            lf = lf.with_columns(stage)
+    return lf
+
+
+def _phase1_wide(lf: pl.LazyFrame, cols: Cols, built: Built, time_formats: dict[str, str | None]) -> pl.LazyFrame:
+    keys, amount_cols = phase1_keys(cols, built)
+    cs, ce = _charge_times(built, time_formats)
+    q = lf.select([pl.col(k) for k in keys] + [cs.alias("_t0"), ce.alias("_t1")] + [pl.col(n) for n in amount_cols])
+    q = with_wide_stages(q.with_columns(pl.col("_t0").dt.truncate("1d").alias("_day")), amount_cols)
+    daily = pl.col("_t1") <= pl.col("_day") + pl.duration(days=1)
+    final: list[pl.Expr] = [pl.col(k) for k in keys]
+    final += [pl.when(daily).then(pl.col("_day")).otherwise(pl.col("_t0")).alias("_cs"),
+              pl.when(daily).then(pl.col("_day") + pl.duration(days=1)).otherwise(pl.col("_t1")).alias("_ce")]
+    aggs: list[pl.Expr] = [pl.len().alias("_n")]
+    nul_keys = []
+    bad = pl.lit(False)
+    for n in amount_cols:
+        final += [pl.col(wide_name(n, "h")).cast(HI).alias(n), pl.col(wide_name(n, "l")).cast(LO).alias(f"_lo_{n}"),
+                  pl.col(wide_name(n, "x")).alias(f"_sc_{n}"), pl.col(wide_name(n, "h")).is_null().alias(f"_nul_{n}")]
+        nul_keys.append(f"_nul_{n}")
+        aggs += [pl.col(n).sum(), pl.col(f"_lo_{n}").sum(), pl.col(f"_sc_{n}").max()]
+        bad = bad | pl.col(wide_name(n, "b"))
+    final.append(bad.alias("_bad1"))
+    return q.select(final).group_by(keys + ["_cs", "_ce", "_bad1"] + nul_keys).agg(aggs)
 
 
 # ------------------------------------------------------------------ records
@@ -394,11 +449,11 @@ def _limit_tags(tags: dict[str, str], warnings: set[str]) -> dict[str, str]:
     return out
 
 
-def _amount_text(name: str) -> pl.Expr:
-    """A summed Decimal(38, SCALE) as text with the group's own scale (exact: no input had more)."""
-    txt = pl.col(name).cast(pl.String)
+def _amount_text(name: str, column: str | None = None, scale: int = SCALE) -> pl.Expr:
+    """A summed Decimal(38, scale) as text with the group's own scale (exact: no input had more)."""
+    txt = pl.col(column or name).cast(pl.String)
     keep = pl.col(f"_sc_{name}").fill_null(0).cast(pl.Int64)
-    cut = txt.str.len_chars().cast(pl.Int64) - (SCALE - keep) - pl.when(keep == 0).then(1).otherwise(0)
+    cut = txt.str.len_chars().cast(pl.Int64) - (scale - keep) - pl.when(keep == 0).then(1).otherwise(0)
     return pl.when(pl.col(f"_has_{name}")).then(txt.str.slice(0, cut)).otherwise(None)
 
 
@@ -415,7 +470,7 @@ def _fast_id(v: dict[str, Any], cs_iso: str, ce_iso: str) -> str:
 
 
 def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list[str],
-               built: Built, out: Converted) -> None:
+               built: Built, out: Converted, *, wide: bool = False) -> None:
     """One CostRecord per good group; totals per currency.
 
     The per-group work that can be columnar is (amount text at its scale, ISO times, the line-key
@@ -427,13 +482,28 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
     tag_keys = sorted(built.tags_columns)
     rec_fields = set(F._FIELD_NAMES)
     str_names = [n for n in key_names if n in rec_fields and n not in F.PRICE_COLUMNS]
+    good0 = df.filter(~pl.col("_bad"))
+    # text columns with one value in the whole file (the provider, the payer, the account types...) are
+    # read once, not on every group
+    constant: dict[str, Any] = {}
+    if good0.height:
+        uniq = good0.select([pl.col(n).n_unique().alias(n) for n in str_names]).row(0, named=True)
+        for n in str_names:
+            if uniq[n] == 1:
+                constant[n] = good0[n][0]
+    str_names = [n for n in str_names if n not in constant]
+    constant = {k: v for k, v in constant.items() if v is not None}
     price_names = [n for n in key_names if n in F.PRICE_COLUMNS]
     summed = [n for n in SUMMED if n in df.columns]
-    good = df.filter(~pl.col("_bad"))
+    good = good0
     line_src = pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in key_names + tag_names]
                              + [pl.col("_cs").cast(pl.String), pl.col("_ce").cast(pl.String)], separator="\x1f")
-    sel = ([pl.col(n) for n in str_names] + [pl.col(n) for n in price_names]
-           + [_amount_text(n).alias(n) for n in summed]
+    if wide:   # integer limb (plain integer text) and fraction limb (at the group's scale), added below
+        amounts_sel = [e for n in summed for e in (pl.when(pl.col(f"_has_{n}")).then(pl.col(n).cast(pl.String))
+                                                   .alias(n), _amount_text(n, f"_lo_{n}", WIDE_SCALE).alias(f"_lo_{n}"))]
+    else:
+        amounts_sel = [_amount_text(n).alias(n) for n in summed]
+    sel = ([pl.col(n) for n in str_names] + [pl.col(n) for n in price_names] + amounts_sel
            + [pl.col(t) for t in tag_names]
            + [pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.6f").alias(c + "_t")
               for c in ("_cs", "_ce", "_bps", "_bpe")]
@@ -442,6 +512,9 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
     n_str, n_price, n_sum, n_tag = len(str_names), len(price_names), len(summed), len(tag_names)
     has_json = "_tags" in tag_names
     add = CONTEXT.add
+    mul = CONTEXT.multiply
+    complete = F.complete
+    products = tuple(built.products.items())
     totals: dict[str, list[Decimal]] = {}
     bad_tags: list[int] = []
     dec_cache: dict[str, Decimal] = {}
@@ -461,7 +534,7 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
         return hit
 
     for row in frame.iter_rows():
-        vals: dict[str, Any] = {}
+        vals: dict[str, Any] = dict(constant)
         i = 0
         for n in str_names:
             v = row[i]
@@ -476,11 +549,18 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
                     d = dec_cache[v] = F.parse_amount(v)
                 vals[n] = d
             i += 1
-        for n in summed:
-            v = row[i]
-            if v is not None:
-                vals[n] = D(v)
-            i += 1
+        if wide:
+            for n in summed:
+                v = row[i]
+                if v is not None:
+                    vals[n] = add(D(v), D(row[i + 1]))   # exact: CONTEXT's precision exceeds both limbs
+                i += 2
+        else:
+            for n in summed:
+                v = row[i]
+                if v is not None:
+                    vals[n] = D(v)
+                i += 1
         tags: dict[str, str] = {}
         j = i
         if has_json:
@@ -527,6 +607,14 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
         e = vals.setdefault("EffectiveCost", b)
         vals.setdefault("ListCost", b)
         vals.setdefault("ContractedCost", e)
+        if products:
+            q = vals.get("PricingQuantity")
+            if q is not None:
+                for cost, price in products:
+                    pv = vals.get(price)
+                    if pv is not None:
+                        vals[cost] = mul(pv, q)
+        complete(vals)
         rid = _fast_id(vals, cs_iso, ce_iso)
         rec = F.CostRecord(**vals, id=rid)
         records.append(rec)
@@ -548,7 +636,7 @@ def to_records(df: pl.DataFrame, fmt: str, key_names: list[str], tag_names: list
 
 # ------------------------------------------------------------------ one file
 def convert_file(path: Path, fmt: str = "auto", *, display_name: str | None = None,
-                 build_records: bool = True) -> Converted:
+                 build_records: bool = True, wide: bool | None = None) -> Converted:
     """Convert one local file (CSV or Parquet; gzip already decompressed) to records and totals.
 
     Raises :class:`ValidationError` naming the file (and row 0, the header) for an unknown format
@@ -558,6 +646,8 @@ def convert_file(path: Path, fmt: str = "auto", *, display_name: str | None = No
     The fast path is :func:`phase1` (one streaming pass over the rows) and the mapping over its
     groups (:func:`build_query` with ``group=True``). Only when a group fails a check does the slow
     path map and check every row on its own, to name each rejected row.
+
+    ``wide``: read the amounts as two limbs (:mod:`.columns`); by default only when the file needs it.
     """
     import time
     name = display_name or str(path)
@@ -581,31 +671,48 @@ def convert_file(path: Path, fmt: str = "auto", *, display_name: str | None = No
     cols = Cols(names)
     built = MAPPINGS[fmt].build(cols)
     time_cols = [s.source for s in built.times.values() if s.source]
+    amount_cols = sorted(cols.amount_cols - set(time_cols))
     try:
-        samples = _samples(lf, time_cols)
+        samples = _samples(lf, time_cols + amount_cols)
     except pl.exceptions.PolarsError as e:
         raise ValidationError(f"{name}: cannot read: {str(e).splitlines()[0][:300]}",
                               details=[{"file": name, "row": 0, "column": "", "message": "unreadable file"}]) from None
     formats = {c: guess_format(samples.get(c, [])) for c in time_cols}
+    # wide mode (.columns) when the first rows already show a value the narrow column cannot hold
+    auto = wide is None
+    if auto:
+        wide = needs_wide(v for c in amount_cols for v in samples.get(c, []))
     out = Converted(file=name, format=fmt)
-    rows_lf, _, _, _ = build_query(lf, fmt, built, formats)
     t0 = time.perf_counter()
     try:
         keys, _ = phase1_keys(cols, built)
         lf_cat = scan(path, categorical=keys)
-        grouped = phase1(lf_cat, cols, built, formats).collect(engine="streaming")
+        grouped = phase1(lf_cat, cols, built, formats, wide=wide).collect(engine="streaming")
+        if auto and not wide and grouped["_bad1"].any():
+            # a value the narrow column cannot hold further down (or one that is not a number): read the
+            # file again in wide mode, whose limits are the only ones a row is rejected for
+            wide = True
+            grouped = phase1(lf_cat, cols, built, formats, wide=True).collect(engine="streaming")
         grouped = grouped.with_columns(pl.col(pl.Categorical).cast(pl.String))
-        built_g = MAPPINGS[fmt].build(Cols(names, group=True))
-        _, agg_lf, key_names, tag_names = build_query(grouped.lazy(), fmt, built_g, formats, group=True)
+        built_g = MAPPINGS[fmt].build(Cols(names, group=True, wide=wide))
+        lo_g = MAPPINGS[fmt].build(Cols(names, group=True, wide=True, limb="lo")) if wide else None
+        prices = list(built.unit_prices.values())
+        _, agg_lf, key_names, tag_names = build_query(with_wide_stages(grouped.lazy(), prices), fmt, built_g, formats,
+                                                      group=True, wide=wide, lo_built=lo_g)
         df = agg_lf.collect()
     except pl.exceptions.PolarsError as e:
         raise ValidationError(f"{name}: cannot read: {str(e).splitlines()[0][:300]}",
                               details=[{"file": name, "row": None, "column": "", "message": str(e)[:300]}]) from None
+    out.wide = wide
     out.seconds_columnar = time.perf_counter() - t0
     out.rows = int(df["_n"].sum()) if df.height else 0
     bad = df.filter(pl.col("_bad"))
     if bad.height:
         # the slow path, only on failure: every row mapped and checked on its own, to name each one
+        cols_r = Cols(names, wide=wide)
+        built_r = MAPPINGS[fmt].build(cols_r)
+        staged = with_wide_stages(lf, (sorted(cols_r.amount_cols) if wide else []) + list(built_r.unit_prices.values()))
+        rows_lf, _, _, _ = build_query(staged, fmt, built_r, formats, wide=wide)
         out.rejected_count = int(rows_lf.filter(pl.col("_bad")).select(pl.len()).collect().item())
         sample = rows_lf.filter(pl.col("_bad")).select("_row", "_err").head(MAX_REJECTED_LISTED).collect()
         for r, e in sample.iter_rows():
@@ -614,7 +721,7 @@ def convert_file(path: Path, fmt: str = "auto", *, display_name: str | None = No
                                  "value": _value_at(lf, column, r), "message": reason})
     if build_records:
         t1 = time.perf_counter()
-        to_records(df, fmt, key_names, tag_names, built, out)
+        to_records(df, fmt, key_names, tag_names, built, out, wide=wide)
         out.seconds_records = time.perf_counter() - t1
         bad_tags = getattr(out, "bad_tag_rows", [])
         if bad_tags and built.tags_json is not None:

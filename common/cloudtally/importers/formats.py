@@ -18,7 +18,12 @@ from typing import Callable, Iterable, Sequence
 import polars as pl
 
 from ..errors import ValidationError
-from .columns import DEC, Amount, amount, pick, text
+from ..providers.aws import taxonomy as aws_taxonomy
+from ..providers.azure import taxonomy as azure_taxonomy
+from ..providers.gcp import taxonomy as gcp_taxonomy
+from ..providers.oci import taxonomy as oci_taxonomy
+from . import enrich as E
+from .columns import Amount, amount, pick, text
 
 FORMATS = ("focus", "aws-cur", "aws-cur2", "azure-ea", "azure-mca", "gcp", "oci")
 
@@ -32,11 +37,16 @@ class Cols:
     the same mapping expressions run once per group instead of once per row. A condition on a text
     column (e.g. the CUR line item type) is constant within a group, so choosing or adding summed
     amounts per group equals doing it per row and summing: exact either way.
+
+    ``wide`` (see :mod:`.columns`): amounts are two limbs; ``limb="lo"`` reads the fraction limb's
+    sums (``_lo_<name>``) so the same mapping, being linear, builds the fraction of every FOCUS amount.
     """
 
-    def __init__(self, names: Sequence[str], *, group: bool = False):
+    def __init__(self, names: Sequence[str], *, group: bool = False, wide: bool = False, limb: str = "hi"):
         self.names = list(names)
         self.group = group
+        self.wide = wide
+        self.limb = limb
         self.amount_cols: set[str] = set()
         self._by_lower: dict[str, str] = {}
         for n in names:
@@ -61,8 +71,9 @@ class Cols:
         if n is not None:
             self.amount_cols.add(n)
         if n is None or not self.group:
-            return amount(n, source=n or candidates[0])
-        return Amount(pl.when(pl.col(f"_nul_{n}")).then(None).otherwise(pl.col(n)), pl.col(f"_sc_{n}"),
+            return amount(n, source=n or candidates[0], wide=self.wide)
+        col = pl.col(f"_lo_{n}" if self.limb == "lo" else n)
+        return Amount(pl.when(pl.col(f"_nul_{n}")).then(None).otherwise(col), pl.col(f"_sc_{n}"),
                       pl.lit(False), n)
 
     def with_prefix(self, prefix: str) -> list[str]:
@@ -89,6 +100,9 @@ class Built:
     unit_prices: dict[str, str] = field(default_factory=dict)    # ListUnitPrice -> export column
     sources: dict[str, str] = field(default_factory=dict)        # FOCUS column -> export column(s), for errors
     keep_x: bool = False                               # FOCUS files may carry x_Collector / x_LineKey
+    # cost -> unit price: the cost is that price × PricingQuantity (FOCUS's definition) when the source
+    # has the price but not the cost (Azure cost details carry PayGPrice and UnitPrice, not their costs)
+    products: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,10 +158,62 @@ def _focus(c: Cols) -> Built:
         cands = _FOCUS_ALIASES.get(name, (name,))
         if c.has(*cands):
             amounts[name] = c.amount(*cands)
+    _focus_complete(c, strings)
+    for name in F.PRICING_CURRENCY_AMOUNTS:
+        if c.has(name):
+            amounts[name] = c.amount(name)
     times = {name: TimeSpec(c.name(name)) for name in F.TIME_COLUMNS if c.has(name)}
     return Built(strings, amounts, times, tags_json=c.text("Tags") if c.has("Tags") else None,
                  unit_prices={n: c.name(n) for n in F.PRICE_COLUMNS if c.has(n)},
                  sources={n: c.name(*_FOCUS_ALIASES.get(n, (n,))) or n for n in F.ALL_COLUMNS}, keep_x=True)
+
+
+def _focus_complete(c: Cols, s: dict[str, pl.Expr]) -> None:
+    """What a FOCUS file of an earlier version (or a sparse one) lacks for FOCUS 1.2, from each row's
+    provider taxonomy: the service's category and subcategory (a file without ServiceSubcategory: one
+    per service, so a service keeps one category), region names (a region id written as the name,
+    as some OCI files do, becomes the id), resource types, account types, FOCUS units, and AWS's own
+    invoicing entities as the invoice issuer."""
+    prov = s["ProviderName"]
+    name = s.get("ServiceName", pl.lit(None, dtype=pl.String))
+    if "ServiceSubcategory" not in s:
+        known = {p: f(name) for p, f in (("AWS", lambda n: E.aws_service(None, n)), ("Microsoft", E.azure_by_name),
+                                         ("Google Cloud", E.gcp_service), ("Oracle", E.oci_service))}
+        file_cat = s.get("ServiceCategory", pl.lit(None, dtype=pl.String))
+        cat = pl.coalesce(E.by_provider(prov, {p: k[0] for p, k in known.items()}, pl.lit(None, dtype=pl.String)),
+                          file_cat, pl.lit("Other"))
+        sub = E.by_provider(prov, {p: k[1] for p, k in known.items()}, pl.lit(None, dtype=pl.String))
+        # a taxonomy subcategory belongs to the taxonomy's category; otherwise "Other (<category>)"
+        s["ServiceCategory"] = cat
+        s["ServiceSubcategory"] = pl.when(sub.is_not_null() & (cat == E.by_provider(
+            prov, {p: k[0] for p, k in known.items()}, pl.lit(None, dtype=pl.String)))).then(sub).otherwise(E.other(cat))
+    rid, rname = s.get("RegionId"), s.get("RegionName")
+    if rname is not None:
+        oci_id = pl.when((prov == "Oracle") & E.oci_region_name(rname).is_not_null()).then(rname)
+        rid = oci_id if rid is None else pl.coalesce(rid, oci_id)
+        rname = pl.when(oci_id.is_not_null()).then(E.oci_region_name(rname)).otherwise(rname)
+    if rid is not None:
+        s["RegionId"] = rid
+        named = E.by_provider(prov, {"AWS": E.aws_region_name(rid), "Microsoft": E.azure_region_name(rid),
+                                     "Google Cloud": E.gcp_region_name(rid), "Oracle": E.oci_region_name(rid)},
+                              pl.lit(None, dtype=pl.String))
+        s["RegionName"] = named if rname is None else pl.coalesce(rname, named)
+    if "ResourceId" in s:
+        res = s["ResourceId"]
+        derived = E.by_provider(prov, {"AWS": E.aws_resource_type(res, None, name),
+                                       "Microsoft": E.azure_resource_type(res, name)}, pl.when(res.is_not_null()).then(name))
+        s["ResourceType"] = derived if "ResourceType" not in s else pl.coalesce(s["ResourceType"], derived)
+    ba, sa = E.account_types(prov)
+    s["BillingAccountType"] = ba if "BillingAccountType" not in s else pl.coalesce(s["BillingAccountType"], ba)
+    if "SubAccountId" in s:
+        sa = pl.when(s["SubAccountId"].is_not_null()).then(sa)
+        s["SubAccountType"] = sa if "SubAccountType" not in s else pl.coalesce(s["SubAccountType"], sa)
+    for u in ("PricingUnit", "ConsumedUnit"):
+        if u in s:
+            s[u] = E.by_provider(prov, {"AWS": E.aws_units(s[u])}, s[u])
+    if "InvoiceIssuerName" in s:
+        s["InvoiceIssuerName"] = pl.when(prov == "AWS").then(E.aws_invoice_issuer(s["InvoiceIssuerName"])).otherwise(
+            s["InvoiceIssuerName"])
 
 
 # ------------------------------------------------------------------ AWS CUR (legacy) and CUR 2.0
@@ -163,33 +229,12 @@ AWS_CATEGORY = {
 AWS_FREQUENCY = {
     "Usage": "Usage-Based", "DiscountedUsage": "Usage-Based", "SavingsPlanCoveredUsage": "Usage-Based",
     "SavingsPlanNegation": "Usage-Based", "RIFee": "Recurring", "SavingsPlanRecurringFee": "Recurring",
-    "Fee": "One-Time", "SavingsPlanUpfrontFee": "One-Time",
+    "Fee": "One-Time", "SavingsPlanUpfrontFee": "One-Time", "Tax": "One-Time", "Credit": "One-Time",
+    "Refund": "One-Time", "Discount": "Usage-Based", "BundledDiscount": "Usage-Based", "EdpDiscount": "Usage-Based",
+    "PrivateRateDiscount": "Usage-Based", "DistributorDiscount": "Usage-Based", "SppDiscount": "Usage-Based",
 }
+AWS_PURCHASE = ("Fee", "RIFee", "SavingsPlanRecurringFee", "SavingsPlanUpfrontFee")
 AWS_PRICING_CATEGORY = {"OnDemand": "Standard", "Reserved": "Committed", "Spot": "Dynamic"}
-# lineItem/ProductCode → FOCUS ServiceCategory (service taxonomy, not prices)
-AWS_SERVICE_CATEGORY = {
-    "AmazonEC2": "Compute", "AWSLambda": "Compute", "AmazonECS": "Compute", "AmazonEKS": "Compute",
-    "AWSFargate": "Compute", "AmazonLightsail": "Compute", "AWSBatch": "Compute", "AWSCloudShell": "Developer Tools",
-    "AmazonS3": "Storage", "AmazonEFS": "Storage", "AmazonGlacier": "Storage", "AmazonFSx": "Storage",
-    "AWSBackup": "Storage", "AmazonS3GlacierDeepArchive": "Storage",
-    "AmazonRDS": "Databases", "AmazonDynamoDB": "Databases", "AmazonElastiCache": "Databases",
-    "AmazonRedshift": "Databases", "AmazonDocDB": "Databases", "AmazonNeptune": "Databases",
-    "AmazonVPC": "Networking", "AmazonCloudFront": "Networking", "AmazonRoute53": "Networking",
-    "AWSDataTransfer": "Networking", "AWSELB": "Networking", "AmazonApiGateway": "Networking",
-    "AWSGlue": "Analytics", "AmazonAthena": "Analytics", "AmazonKinesis": "Analytics", "AmazonES": "Analytics",
-    "AmazonQuickSight": "Analytics", "AmazonMSK": "Analytics", "ElasticMapReduce": "Analytics",
-    "AWSQueueService": "Integration", "AmazonSNS": "Integration", "AmazonStates": "Integration",
-    "AmazonEventBridge": "Integration", "AmazonMQ": "Integration",
-    "awskms": "Security", "AWSSecretsManager": "Security", "AWSCertificateManager": "Security",
-    "AmazonGuardDuty": "Security", "AWSSecurityHub": "Security", "AWSWAF": "Security", "AmazonInspector": "Security",
-    "AmazonCloudWatch": "Management and Governance", "AWSCloudTrail": "Management and Governance",
-    "AWSConfig": "Management and Governance", "AWSSystemsManager": "Management and Governance",
-    "AWSCostExplorer": "Management and Governance",
-    "AWSMigrationHubRefactorSpaces": "Migration", "AWSDatabaseMigrationSvc": "Migration",
-    "AWSIoT": "Internet of Things", "AmazonSageMaker": "AI and Machine Learning",
-    "AmazonBedrock": "AI and Machine Learning", "AmazonRekognition": "AI and Machine Learning",
-    "AWSCodeBuild": "Developer Tools", "AWSCodePipeline": "Developer Tools", "AWSAmplify": "Web",
-}
 
 
 def _aws(c: Cols, cur2: bool) -> Built:
@@ -207,7 +252,9 @@ def _aws(c: Cols, cur2: bool) -> Built:
     net = a("lineItem/NetUnblendedCost") if c.has(n("lineItem/NetUnblendedCost")) else None
     billed = unblended
     # EffectiveCost: amortized cost (AWS's FOCUS definition), by line item type
-    zero = Amount(pl.lit(0).cast(DEC), unblended.scale, unblended.bad, unblended.source)
+    # an untyped 0 takes the type of the limb it is chosen against (a Decimal(38, 24) literal would not hold
+    # a wide integer limb)
+    zero = Amount(pl.lit(0), unblended.scale, unblended.bad, unblended.source)
     effective = pick([
         (lt == "SavingsPlanCoveredUsage", a("savingsPlan/SavingsPlanEffectiveCost")),
         (lt == "SavingsPlanNegation", zero),
@@ -219,33 +266,48 @@ def _aws(c: Cols, cur2: bool) -> Built:
     list_cost = a("pricing/publicOnDemandCost") if c.has(n("pricing/publicOnDemandCost")) else billed
     contracted = net if net is not None else unblended
     product = t("lineItem/ProductCode")
+    service_name = pl.coalesce(t("product/ProductName"), t("product/servicename"), product)
+    category, subcategory = E.aws_service(product, service_name)
+    region = pl.coalesce(t("product/regionCode"), t("product/region"))
+    unit = E.aws_units(t("pricing/unit"))
+    sub_account = t("lineItem/UsageAccountId")
+    usage_types = ["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"]
     strings = {
         "ProviderName": pl.lit("AWS"),
         "PublisherName": pl.when(t("bill/BillingEntity") == "AWS Marketplace")
             .then(pl.coalesce(t("product/ProductName"), pl.lit("AWS Marketplace"))).otherwise(pl.lit("AWS")),
-        "InvoiceIssuerName": pl.coalesce(t("bill/InvoicingEntity"), pl.lit("AWS")),
+        "InvoiceIssuerName": E.aws_invoice_issuer(t("bill/InvoicingEntity")),
         "InvoiceId": t("bill/InvoiceId"),
         "BillingAccountId": t("bill/PayerAccountId"),
         "BillingAccountName": t("bill/PayerAccountName"),
-        "SubAccountId": t("lineItem/UsageAccountId"),
+        "BillingAccountType": pl.lit(aws_taxonomy.BILLING_ACCOUNT_TYPE),
+        "SubAccountId": sub_account,
         "SubAccountName": t("lineItem/UsageAccountName"),
+        "SubAccountType": pl.when(sub_account.is_not_null()).then(pl.lit(aws_taxonomy.SUB_ACCOUNT_TYPE)),
         "ChargeCategory": _enum_map(lt, AWS_CATEGORY),
         "ChargeFrequency": lt.replace_strict(AWS_FREQUENCY, default=None, return_dtype=pl.String),
         "ChargeDescription": t("lineItem/LineItemDescription"),
-        "ServiceName": pl.coalesce(t("product/ProductName"), t("product/servicename"), product),
-        "ServiceCategory": product.replace_strict(AWS_SERVICE_CATEGORY, default="Other", return_dtype=pl.String),
+        "ServiceName": service_name,
+        "ServiceCategory": category,
+        "ServiceSubcategory": subcategory,
         "ResourceId": t("lineItem/ResourceId"),
-        "RegionId": pl.coalesce(t("product/regionCode"), t("product/region")),
-        "RegionName": t("product/location"),
+        "ResourceType": E.aws_resource_type(t("lineItem/ResourceId"), product, service_name),
+        "RegionId": region,
+        "RegionName": pl.coalesce(t("product/location"), E.aws_region_name(region)),
         "AvailabilityZone": t("lineItem/AvailabilityZone"),
         "SkuId": t("product/sku"),
         "SkuPriceId": t("pricing/RateCode"),
         "SkuMeter": t("lineItem/UsageType"),
-        "PricingUnit": t("pricing/unit"),
-        "ConsumedUnit": pl.when(lt.is_in(["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"]))
-            .then(t("pricing/unit")),
+        "PricingUnit": unit,
+        "ConsumedUnit": pl.when(lt.is_in(usage_types)).then(unit),
+        # covered by a reservation or savings plan: Committed; else the price's term; a usage or fee line
+        # without one is priced at the account's predetermined rate (Standard), spot usage at the market's
         "PricingCategory": pl.when(lt.is_in(["DiscountedUsage", "SavingsPlanCoveredUsage"])).then(pl.lit("Committed"))
-            .otherwise(t("pricing/term").replace_strict(AWS_PRICING_CATEGORY, default=None, return_dtype=pl.String)),
+            .otherwise(pl.coalesce(
+                t("pricing/term").replace_strict(AWS_PRICING_CATEGORY, default=None, return_dtype=pl.String),
+                pl.when(lt.is_in(usage_types + list(AWS_PURCHASE))).then(
+                    pl.when(t("lineItem/UsageType").str.contains("SpotUsage", literal=True)).then(pl.lit("Dynamic"))
+                    .otherwise(pl.lit("Standard"))))),
         "CommitmentDiscountId": pl.coalesce(t("savingsPlan/SavingsPlanARN"), t("reservation/ReservationARN")),
         "BillingCurrency": t("lineItem/CurrencyCode"),
         "PricingCurrency": t("pricing/currency"),
@@ -279,6 +341,11 @@ def _aws(c: Cols, cur2: bool) -> Built:
     prices = {}
     if c.has(n("pricing/publicOnDemandRate")):
         prices["ListUnitPrice"] = c.name(n("pricing/publicOnDemandRate"))
+    # the rate of ContractedCost (NetUnblendedCost, else UnblendedCost)
+    rate = n("lineItem/NetUnblendedRate") if net is not None and c.has(n("lineItem/NetUnblendedRate")) \
+        else n("lineItem/UnblendedRate")
+    if c.has(rate):
+        prices["ContractedUnitPrice"] = c.name(rate)
     return Built(strings, amounts, times, tags_json=tags_json, tags_columns=tag_cols, unit_prices=prices,
                  sources=sources)
 
@@ -289,37 +356,25 @@ AZURE_CATEGORY = {"usage": "Usage", "purchase": "Purchase", "refund": "Credit", 
                   "unusedreservation": "Usage", "unusedsavingsplan": "Usage"}
 AZURE_PRICING_CATEGORY = {"ondemand": "Standard", "reservation": "Committed", "savingsplan": "Committed",
                           "spot": "Dynamic"}
-AZURE_SERVICE_CATEGORY = {
-    "virtual machines": "Compute", "virtual machines licenses": "Compute", "container instances": "Compute",
-    "azure app service": "Compute", "functions": "Compute", "batch": "Compute", "cloud services": "Compute",
-    "storage": "Storage", "backup": "Storage", "azure netapp files": "Storage",
-    "sql database": "Databases", "azure cosmos db": "Databases", "redis cache": "Databases",
-    "azure database for postgresql": "Databases", "azure database for mysql": "Databases", "sql managed instance": "Databases",
-    "virtual network": "Networking", "bandwidth": "Networking", "load balancer": "Networking",
-    "application gateway": "Networking", "vpn gateway": "Networking", "azure dns": "Networking",
-    "content delivery network": "Networking", "azure front door service": "Networking", "network watcher": "Networking",
-    "azure firewall": "Security", "key vault": "Security", "microsoft defender for cloud": "Security", "sentinel": "Security",
-    "log analytics": "Management and Governance", "azure monitor": "Management and Governance",
-    "insight and analytics": "Management and Governance", "automation": "Management and Governance",
-    "event hubs": "Integration", "service bus": "Integration", "logic apps": "Integration", "event grid": "Integration",
-    "azure data factory v2": "Analytics", "azure synapse analytics": "Analytics", "azure databricks": "Analytics",
-    "hdinsight": "Analytics", "cognitive services": "AI and Machine Learning",
-    "azure machine learning": "AI and Machine Learning", "azure openai": "AI and Machine Learning",
-    "iot hub": "Internet of Things", "azure devops": "Developer Tools", "visual studio subscription": "Developer Tools",
-}
-
-
 def _azure(c: Cols, mca: bool) -> Built:
     cat = c.text("ChargeType")
+    cat_low = cat.str.to_lowercase()
     meter_cat = c.text("MeterCategory")
     billed = c.amount("CostInBillingCurrency", "Cost", "PreTaxCost")
-    list_cost = (c.amount("PaygCostInBillingCurrency", "PayGCostInBillingCurrency")
-                 if c.has("PaygCostInBillingCurrency", "PayGCostInBillingCurrency") else billed)
+    has_payg = c.has("PaygCostInBillingCurrency", "PayGCostInBillingCurrency")
+    list_cost = c.amount("PaygCostInBillingCurrency", "PayGCostInBillingCurrency") if has_payg else billed
     account = (pl.coalesce(c.text("BillingProfileId"), c.text("BillingAccountId")) if mca
                else pl.coalesce(c.text("BillingAccountId"), c.text("EnrollmentNumber")))
     account_name = (pl.coalesce(c.text("BillingProfileName"), c.text("BillingAccountName")) if mca
                     else c.text("BillingAccountName"))
-    region = c.text("ResourceLocation")
+    resource = c.text("ResourceId", "InstanceName")
+    name, category, subcategory = E.azure_service(c.text("ConsumedService"), E.azure_arm_type(resource), meter_cat)
+    region_id, region_name = E.azure_region(c.text("ResourceLocation"))
+    unit = E.azure_unit(c.text("UnitOfMeasure"))
+    subscription = c.text("SubscriptionId", "SubscriptionGuid")
+    commitment = pl.coalesce(c.text("benefitId"), c.text("ReservationId"))
+    model = c.text("PricingModel").str.to_lowercase()
+    savings_plan = (model == "savingsplan") | commitment.str.to_lowercase().str.contains("savingsplan")
     strings = {
         "ProviderName": pl.lit("Microsoft"),
         "PublisherName": pl.coalesce(c.text("PublisherName"), pl.lit("Microsoft")),
@@ -327,36 +382,50 @@ def _azure(c: Cols, mca: bool) -> Built:
         "InvoiceId": c.text("InvoiceId"),
         "BillingAccountId": account,
         "BillingAccountName": account_name,
-        "SubAccountId": c.text("SubscriptionId", "SubscriptionGuid"),
+        "BillingAccountType": pl.lit(azure_taxonomy.BILLING_ACCOUNT_TYPES["mca" if mca else "ea"]),
+        "SubAccountId": subscription,
         "SubAccountName": c.text("SubscriptionName"),
-        "ChargeCategory": _enum_map(cat.str.to_lowercase(), AZURE_CATEGORY),
+        "SubAccountType": pl.when(subscription.is_not_null()).then(pl.lit(azure_taxonomy.SUB_ACCOUNT_TYPE)),
+        "ChargeCategory": _enum_map(cat_low, AZURE_CATEGORY),
         "ChargeFrequency": c.text("Frequency"),
         "ChargeDescription": pl.coalesce(c.text("ProductName", "Product"), c.text("MeterName")),
-        "ServiceName": pl.coalesce(meter_cat, c.text("ConsumedService"), pl.lit("Unknown")),
-        "ServiceCategory": meter_cat.str.to_lowercase().replace_strict(AZURE_SERVICE_CATEGORY, default="Other",
-                                                                       return_dtype=pl.String),
-        "ServiceSubcategory": None,
-        "ResourceId": c.text("ResourceId", "InstanceName"),
+        "ServiceName": name,
+        "ServiceCategory": category,
+        "ServiceSubcategory": subcategory,
+        "ResourceId": resource,
         "ResourceName": c.text("ResourceName"),
-        "ResourceType": c.text("ResourceType"),
-        "RegionId": region.str.to_lowercase().str.replace_all(" ", ""),
-        "RegionName": c.text("MeterRegion"),
+        "ResourceType": pl.coalesce(c.text("ResourceType"), E.azure_resource_type(resource, name)),
+        "RegionId": region_id,
+        "RegionName": region_name,
         "AvailabilityZone": c.text("AvailabilityZone"),
         "SkuId": c.text("MeterId"),
         "SkuPriceId": c.text("PartNumber"),
         "SkuMeter": c.text("MeterName"),
-        "PricingUnit": c.text("UnitOfMeasure"),
-        "PricingCategory": c.text("PricingModel").str.to_lowercase().replace_strict(
-            AZURE_PRICING_CATEGORY, default=None, return_dtype=pl.String),
-        "CommitmentDiscountId": pl.coalesce(c.text("benefitId"), c.text("ReservationId")),
+        "PricingUnit": unit,
+        "ConsumedUnit": pl.when(cat_low == "usage").then(unit),
+        # a commitment's purchase is priced at its agreed rate (Standard); usage it covers is Committed
+        "PricingCategory": pl.when(cat_low == "purchase").then(
+            pl.when(model == "spot").then(pl.lit("Dynamic")).otherwise(pl.lit("Standard"))).otherwise(
+            model.replace_strict(AZURE_PRICING_CATEGORY, default=None, return_dtype=pl.String)),
+        "CommitmentDiscountId": commitment,
         "CommitmentDiscountName": pl.coalesce(c.text("benefitName"), c.text("ReservationName")),
+        "CommitmentDiscountType": pl.when(commitment.is_not_null()).then(
+            pl.when(savings_plan).then(pl.lit("Savings Plan")).otherwise(pl.lit("Reservation"))),
+        "CommitmentDiscountCategory": pl.when(commitment.is_not_null()).then(
+            pl.when(savings_plan).then(pl.lit("Spend")).otherwise(pl.lit("Usage"))),
+        "CommitmentDiscountStatus": pl.when(commitment.is_not_null()).then(
+            pl.when(cat_low.is_in(["unusedreservation", "unusedsavingsplan"])).then(pl.lit("Unused"))
+            .when(cat_low == "usage").then(pl.lit("Used"))),
         "BillingCurrency": c.text("BillingCurrencyCode", "BillingCurrency", "Currency"),
         "PricingCurrency": c.text("PricingCurrency", "PricingCurrencyCode"),
     }
-    strings = {k: v for k, v in strings.items() if v is not None}
-    amounts = {"BilledCost": billed, "EffectiveCost": billed, "ListCost": list_cost, "ContractedCost": billed,
-               "PricingQuantity": c.amount("Quantity", "UsageQuantity"),
-               "ConsumedQuantity": c.amount("Quantity", "UsageQuantity")}
+    zero = Amount(pl.lit(0), billed.scale, billed.bad, billed.source)
+    # FOCUS: the purchase of a commitment costs nothing effective (its cost is amortized over the usage
+    # it covers, which Azure's amortized and FOCUS datasets carry; an actual-cost file does not)
+    effective = pick([(commitment.is_not_null() & (cat_low == "purchase"), zero)], billed)
+    quantity = c.amount("Quantity", "UsageQuantity")
+    amounts = {"BilledCost": billed, "EffectiveCost": effective, "ListCost": list_cost, "ContractedCost": billed,
+               "PricingQuantity": quantity, "ConsumedQuantity": quantity}
     times = {
         "ChargePeriodStart": TimeSpec(c.name("Date", "UsageDateTime")),
         "ChargePeriodEnd": TimeSpec(from_column="ChargePeriodStart", add_days=1),
@@ -370,23 +439,17 @@ def _azure(c: Cols, mca: bool) -> Built:
                "ChargeCategory": c.name("ChargeType") or "ChargeType", "ChargeFrequency": c.name("Frequency") or "Frequency"}
     prices = {k: c.name(v) for k, v in (("ListUnitPrice", "PayGPrice"), ("ContractedUnitPrice", "UnitPrice"))
               if c.has(v)}
+    # Quantity × UnitPrice is the contracted cost (the bill, Cost, also has commitment benefits in it);
+    # Quantity × PayGPrice the list cost when the file has no PayG cost column
+    products = {"ContractedCost": "ContractedUnitPrice"} if "ContractedUnitPrice" in prices else {}
+    if "ListUnitPrice" in prices and not has_payg:
+        products["ListCost"] = "ListUnitPrice"
     return Built(strings, amounts, times, tags_json=c.text("Tags") if c.has("Tags") else None,
-                 unit_prices=prices, sources=sources)
+                 unit_prices=prices, sources=sources, products=products)
 
 
 # ------------------------------------------------------------------ GCP (BigQuery billing export, flattened)
 GCP_CATEGORY = {"regular": "Usage", "tax": "Tax", "adjustment": "Adjustment", "rounding_error": "Adjustment"}
-GCP_SERVICE_CATEGORY = {
-    "compute engine": "Compute", "cloud run": "Compute", "cloud functions": "Compute",
-    "kubernetes engine": "Compute", "app engine": "Compute", "cloud storage": "Storage",
-    "cloud sql": "Databases", "cloud spanner": "Databases", "firestore": "Databases", "bigtable": "Databases",
-    "bigquery": "Analytics", "dataflow": "Analytics", "dataproc": "Analytics", "pub/sub": "Integration",
-    "networking": "Networking", "cloud dns": "Networking", "cloud cdn": "Networking",
-    "cloud logging": "Management and Governance", "cloud monitoring": "Management and Governance",
-    "vertex ai": "AI and Machine Learning", "secret manager": "Security", "cloud key management service (kms)": "Security",
-}
-
-
 def _gcp(c: Cols) -> Built:
     def t(name: str) -> pl.Expr:
         return c.text(name, name.replace(".", "_"))
@@ -395,23 +458,29 @@ def _gcp(c: Cols) -> Built:
     # credits (free tier, CUDs, promotions) flattened to one column; the bill is cost + credits
     billed = cost + c.amount("credits_amount", "credits.amount") if c.has("credits_amount", "credits.amount") else cost
     svc = t("service.description")
+    category, subcategory = E.gcp_service(svc)
+    region = pl.coalesce(t("location.region"), t("location.location"))
+    project = t("project.id")
     strings = {
         "ProviderName": pl.lit("Google Cloud"), "PublisherName": pl.lit("Google Cloud"),
         "InvoiceIssuerName": pl.lit("Google Cloud"),
         "InvoiceId": t("invoice.month"),
         "BillingAccountId": t("billing_account_id"),
-        "SubAccountId": t("project.id"), "SubAccountName": t("project.name"),
+        "BillingAccountType": pl.lit(gcp_taxonomy.BILLING_ACCOUNT_TYPE),
+        "SubAccountId": project, "SubAccountName": t("project.name"),
+        "SubAccountType": pl.when(project.is_not_null()).then(pl.lit(gcp_taxonomy.SUB_ACCOUNT_TYPE)),
         "ChargeCategory": _enum_map(pl.coalesce(t("cost_type"), pl.lit("regular")), GCP_CATEGORY),
         "ChargeFrequency": pl.lit("Usage-Based"),
         "ChargeDescription": t("sku.description"),
         "ServiceName": pl.coalesce(svc, pl.lit("Unknown")),
-        "ServiceCategory": svc.str.to_lowercase().replace_strict(GCP_SERVICE_CATEGORY, default="Other",
-                                                               return_dtype=pl.String),
+        "ServiceCategory": category, "ServiceSubcategory": subcategory,
         "ResourceId": pl.coalesce(t("resource.global_name"), t("resource.name")),
         "ResourceName": t("resource.name"),
-        "RegionId": pl.coalesce(t("location.region"), t("location.location")),
+        "RegionId": region, "RegionName": E.gcp_region_name(region),
         "AvailabilityZone": t("location.zone"),
-        "SkuId": t("sku.id"), "PricingUnit": t("usage.pricing_unit"), "ConsumedUnit": t("usage.unit"),
+        "SkuId": t("sku.id"), "SkuPriceId": t("sku.id"), "SkuMeter": t("sku.description"),
+        "PricingUnit": E.gcp_units(t("usage.pricing_unit")), "ConsumedUnit": E.gcp_units(t("usage.unit")),
+        "PricingCategory": pl.when(pl.coalesce(t("cost_type"), pl.lit("regular")) == "regular").then(pl.lit("Standard")),
         "BillingCurrency": t("currency"),
     }
     amounts = {"BilledCost": billed, "EffectiveCost": billed,
@@ -432,20 +501,27 @@ def _oci(c: Cols) -> Built:
     cost = c.amount("cost/myCost")
     correction = c.text("lineItem/isCorrection")
     svc = c.text("product/service")
+    category, subcategory = E.oci_service(svc)
+    compartment = c.text("product/compartmentId")
+    region = c.text("product/region")
     strings = {
         "ProviderName": pl.lit("Oracle"), "PublisherName": pl.lit("Oracle"), "InvoiceIssuerName": pl.lit("Oracle"),
         "BillingAccountId": c.text("lineItem/tenantId"),
-        "SubAccountId": c.text("product/compartmentId"), "SubAccountName": c.text("product/compartmentName"),
+        "BillingAccountType": pl.lit(oci_taxonomy.BILLING_ACCOUNT_TYPE),
+        "SubAccountId": compartment, "SubAccountName": c.text("product/compartmentName"),
+        "SubAccountType": pl.when(compartment.is_not_null()).then(pl.lit(oci_taxonomy.SUB_ACCOUNT_TYPE)),
         "ChargeCategory": pl.when(correction.str.to_lowercase() == "true").then(pl.lit("Adjustment"))
             .otherwise(pl.lit("Usage")),
         "ChargeClass": pl.when(correction.str.to_lowercase() == "true").then(pl.lit("Correction")),
         "ChargeFrequency": pl.lit("Usage-Based"),
         "ChargeDescription": c.text("product/Description"),
         "ServiceName": pl.coalesce(svc, pl.lit("Unknown")),
-        "ServiceCategory": pl.lit("Other"),
+        "ServiceCategory": category, "ServiceSubcategory": subcategory,
         "ResourceId": c.text("product/resourceId"),
-        "RegionId": c.text("product/region"), "AvailabilityZone": c.text("product/availabilityDomain"),
-        "SkuId": c.text("cost/productSku"), "PricingUnit": c.text("cost/skuUnitDescription"),
+        "RegionId": region, "RegionName": E.oci_region_name(region),
+        "AvailabilityZone": c.text("product/availabilityDomain"),
+        "SkuId": c.text("cost/productSku"), "SkuPriceId": c.text("cost/productSku"),
+        "PricingUnit": c.text("cost/skuUnitDescription"),
         "BillingCurrency": c.text("cost/currencyCode"),
     }
     amounts = {"BilledCost": cost, "EffectiveCost": cost, "ListCost": cost, "ContractedCost": cost,

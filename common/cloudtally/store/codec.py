@@ -3,6 +3,10 @@
 Attribute names on disk are short (write cost counts names); FOCUS names stay in the code.
 Values equal to their derivable default are left out (EffectiveCost == BilledCost, the billing
 period = the charge month, PublisherName == ProviderName, ...), and restored on read.
+
+Amounts and quantities are exact: a DynamoDB number holds at most 38 significant digits, so a value
+with more (a sum of Azure's 28-decimal costs with a large integer part) is stored as its decimal
+text (``{"S": ...}``) instead, and read back as the same ``Decimal`` (:func:`parse_number`).
 """
 
 from __future__ import annotations
@@ -28,15 +32,48 @@ SHORT: dict[str, str] = {
     "x_CostSource": "src", "x_Collector": "col", "x_CatalogVersion": "cv", "x_LineKey": "lk",
     "BilledCost": "bc", "EffectiveCost": "ec", "ListCost": "lc", "ContractedCost": "cc",
     "ListUnitPrice": "lup", "ContractedUnitPrice": "cup", "PricingQuantity": "pq", "ConsumedQuantity": "cq",
-    "CommitmentDiscountQuantity": "cdq",
+    "CommitmentDiscountQuantity": "cdq", "SkuPriceDetails": "spd", "PricingCurrencyEffectiveCost": "pcec",
+    "PricingCurrencyListUnitPrice": "pclu", "PricingCurrencyContractedUnitPrice": "pccu",
     "ChargePeriodStart": "cs", "ChargePeriodEnd": "ce", "BillingPeriodStart": "bs", "BillingPeriodEnd": "be",
     "BillingCurrency": "cur", "PricingCurrency": "pcur", "Tags": "tg",
 }
 LONG = {v: k for k, v in SHORT.items()}
 assert len(LONG) == len(SHORT), "short attribute names must be unique"
 
+_TIME = frozenset(TIME_COLUMNS)
+_DECIMAL = frozenset(DECIMAL_COLUMNS)
 _STR = tuple((n, SHORT[n]) for n in STRING_COLUMNS if n not in ("PublisherName", "InvoiceIssuerName", "x_CostSource"))
-_DEC = tuple((n, SHORT[n]) for n in DECIMAL_COLUMNS if n not in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"))
+# PricingCurrency and its amounts are left out when they are their billing-currency twins (restored on read)
+_PC = ("PricingCurrencyEffectiveCost", "PricingCurrencyListUnitPrice", "PricingCurrencyContractedUnitPrice")
+_PC_TWIN = {"PricingCurrencyEffectiveCost": "EffectiveCost", "PricingCurrencyListUnitPrice": "ListUnitPrice",
+            "PricingCurrencyContractedUnitPrice": "ContractedUnitPrice"}
+_DEC = tuple((n, SHORT[n]) for n in DECIMAL_COLUMNS
+             if n not in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost") + _PC)
+
+
+DDB_DIGITS = 38   # significant digits a DynamoDB number keeps
+
+
+def number(v: Decimal) -> dict[str, str]:
+    """The attribute value of an exact decimal: a number, or its text beyond DynamoDB's 38 digits.
+
+    >>> number(Decimal("1.50")), number(Decimal("12345678901.0000000072922557592391990001"))
+    ({'N': '1.50'}, {'S': '12345678901.0000000072922557592391990001'})
+    """
+    digits = v.as_tuple().digits
+    if len(digits) > DDB_DIGITS:
+        n = len(digits)
+        while n and digits[n - 1] == 0:   # trailing zeros are not significant (DynamoDB drops them)
+            n -= 1
+        if n > DDB_DIGITS:
+            return {"S": fmt(v)}
+    return {"N": fmt(v)}
+
+
+def parse_number(av: dict[str, str]) -> Decimal:
+    """The exact ``Decimal`` of an attribute written by :func:`number`."""
+    n = av.get("N")
+    return Decimal(n if n is not None else av["S"])
 
 
 def record_pk(day: str) -> str:
@@ -52,16 +89,16 @@ def to_item(r: CostRecord) -> dict[str, dict[str, Any]]:
         "cs": {"S": iso(r.ChargePeriodStart)},
         "ce": {"S": iso(r.ChargePeriodEnd)},
         "cur": {"S": r.BillingCurrency},
-        "bc": {"N": fmt(bc)},
+        "bc": number(bc),
     }
     if r.x_CostSource != "estimated":
         item["src"] = {"S": r.x_CostSource}
     if ec != bc:
-        item["ec"] = {"N": fmt(ec)}
+        item["ec"] = number(ec)
     if r.ListCost != bc:
-        item["lc"] = {"N": fmt(r.ListCost)}
+        item["lc"] = number(r.ListCost)
     if r.ContractedCost != ec:
-        item["cc"] = {"N": fmt(r.ContractedCost)}
+        item["cc"] = number(r.ContractedCost)
     for name, short in _STR:
         v = getattr(r, name)
         if v is not None:
@@ -69,7 +106,7 @@ def to_item(r: CostRecord) -> dict[str, dict[str, Any]]:
     for name, short in _DEC:
         v = getattr(r, name)
         if v is not None:
-            item[short] = {"N": fmt(v)}
+            item[short] = number(v)
     p = r.ProviderName
     if r.PublisherName != p:
         item["pub"] = {"S": r.PublisherName}
@@ -79,8 +116,18 @@ def to_item(r: CostRecord) -> dict[str, dict[str, Any]]:
     if r.BillingPeriodStart != ms or r.BillingPeriodEnd != me:
         item["bs"] = {"S": iso(r.BillingPeriodStart)}
         item["be"] = {"S": iso(r.BillingPeriodEnd)}
-    if r.PricingCurrency is not None:
-        item["pcur"] = {"S": r.PricingCurrency}
+    pcur = r.PricingCurrency
+    if pcur is not None and pcur != r.BillingCurrency:
+        item["pcur"] = {"S": pcur}
+        for name in _PC:
+            v = getattr(r, name)
+            if v is not None:
+                item[SHORT[name]] = number(v)
+    else:
+        for name in _PC:
+            v = getattr(r, name)
+            if v is not None and v != getattr(r, _PC_TWIN[name]):
+                item[SHORT[name]] = number(v)
     if r.Tags:
         item["tg"] = {"M": {k: {"S": v} for k, v in r.Tags.items()}}
     return item
@@ -99,7 +146,7 @@ def from_item(item: dict[str, dict[str, Any]]) -> CostRecord:
             continue
         if "S" in av:
             v = av["S"]
-            vals[name] = _t(v) if name in TIME_COLUMNS else v
+            vals[name] = _t(v) if name in _TIME else Decimal(v) if name in _DECIMAL else v
         elif "N" in av:
             vals[name] = Decimal(av["N"])
         elif "M" in av:
@@ -113,4 +160,9 @@ def from_item(item: dict[str, dict[str, Any]]) -> CostRecord:
     vals.setdefault("InvoiceIssuerName", vals["ProviderName"])
     if "BillingPeriodStart" not in vals:
         vals["BillingPeriodStart"], vals["BillingPeriodEnd"] = month_bounds(vals["ChargePeriodStart"])
+    if "PricingCurrency" not in vals:
+        vals["PricingCurrency"] = vals["BillingCurrency"]
+        for name, twin in _PC_TWIN.items():
+            if name not in vals and twin in vals:
+                vals[name] = vals[twin]
     return CostRecord(**vals, id=item["sk"]["S"])

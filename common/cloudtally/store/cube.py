@@ -20,9 +20,10 @@ from __future__ import annotations
 import json
 import zlib
 from decimal import Decimal
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple
 
 from ..money import CONTEXT, fmt
+from .codec import parse_number
 
 # cube row layout (on disk a row is a list: these dimensions, the allocation-tag values, the four amounts as
 # decimal strings, the record count); in code rows are read through CubeRow / ResourceRow
@@ -93,9 +94,12 @@ def _detail_key(i: dict) -> tuple[str, ...]:
     return (_g(i, "p"), _g(i, "a"), _g(i, "sa"), _g(i, "rg"), _g(i, "s"), _g(i, "col"))
 
 
-def build(items: Iterable[dict[str, dict[str, Any]]], tag_keys: tuple[str, ...]) -> tuple[dict, dict]:
-    """Cube and resource rollup of one day from its raw record items."""
-    items = list(items)
+def supersede_rule(items: Iterable[dict[str, dict[str, Any]]]) -> Callable[[dict[str, dict[str, Any]]], bool]:
+    """The supersede rule of one day (module docstring), as a predicate over that day's raw record items.
+
+    Every total (the rollups, hence ``summary``) and the FOCUS export ask this one predicate, so a
+    view never counts what the totals leave out.
+    """
     billed_pairs = set()
     detailed = set()
     for i in items:
@@ -104,17 +108,28 @@ def build(items: Iterable[dict[str, dict[str, Any]]], tag_keys: tuple[str, ...])
             billed_pairs.add((_g(i, "p"), _g(i, "a")))
         elif src == "estimated":
             detailed.add(_detail_key(i))
+
+    def superseded(i: dict[str, dict[str, Any]]) -> bool:
+        src = _g(i, "src", "estimated")
+        return src != "billed" and ((_g(i, "p"), _g(i, "a")) in billed_pairs or (
+            src == "provisional" and _detail_key(i) in detailed))
+    return superseded
+
+
+def build(items: Iterable[dict[str, dict[str, Any]]], tag_keys: tuple[str, ...]) -> tuple[dict, dict]:
+    """Cube and resource rollup of one day from its raw record items."""
+    items = list(items)
+    superseded = supersede_rule(items)
     cube: dict[tuple, list] = {}
     res: dict[tuple, list] = {}
     for i in items:
         src = _g(i, "src", "estimated")
         prov, acct = _g(i, "p"), _g(i, "a")
-        sup = "1" if src != "billed" and ((prov, acct) in billed_pairs or (
-            src == "provisional" and _detail_key(i) in detailed)) else ""
-        bc = Decimal(i["bc"]["N"])
-        ec = Decimal(i["ec"]["N"]) if "ec" in i else bc
-        lc = Decimal(i["lc"]["N"]) if "lc" in i else bc
-        cc = Decimal(i["cc"]["N"]) if "cc" in i else ec
+        sup = "1" if superseded(i) else ""
+        bc = parse_number(i["bc"])
+        ec = parse_number(i["ec"]) if "ec" in i else bc
+        lc = parse_number(i["lc"]) if "lc" in i else bc
+        cc = parse_number(i["cc"]) if "cc" in i else ec
         tags = i.get("tg", {}).get("M", {})
         tvals = tuple(tags[k]["S"] if k in tags else "" for k in tag_keys)
         cur, svc, region = _g(i, "cur"), _g(i, "s"), _g(i, "rg")

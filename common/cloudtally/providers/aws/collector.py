@@ -102,13 +102,14 @@ import logging
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from ... import periods
 from ...collectors.runner import CollectorContext, Window
-from ...focus import UTC, CostRecord, MetricPoint, day_floor, iso
+from ...focus import UTC, CostRecord, MetricPoint, complete, day_floor
 from ...money import CONTEXT, ZERO, parse_amount
 from . import PROVIDER
+from . import taxonomy as aws_taxonomy
 from .session import AwsClients
 
 log = logging.getLogger("cloudtally.providers.aws")
@@ -125,19 +126,6 @@ SERVICES = {
     "lambda": ("AWS Lambda", "Compute"),
     "rds": ("Amazon Relational Database Service", "Databases"),
     "s3": ("Amazon Simple Storage Service", "Storage"),
-}
-# Cost Explorer SERVICE values -> FOCUS ServiceCategory (names as Cost Explorer spells them)
-CE_CATEGORIES = {
-    "Amazon Elastic Compute Cloud - Compute": "Compute", "EC2 - Other": "Compute", "AWS Lambda": "Compute",
-    "Amazon Elastic Container Service for Kubernetes": "Compute", "Amazon Elastic Kubernetes Service": "Compute",
-    "Amazon Elastic Container Service": "Compute", "Amazon Relational Database Service": "Databases",
-    "Amazon DynamoDB": "Databases", "Amazon Simple Storage Service": "Storage", "Amazon Elastic File System": "Storage",
-    "Amazon Elastic Block Store": "Storage", "Amazon CloudFront": "Networking", "Amazon Virtual Private Cloud": "Networking",
-    "AWS Data Transfer": "Networking", "Amazon Route 53": "Networking", "Elastic Load Balancing": "Networking",
-    "AmazonCloudWatch": "Management and Governance", "AWS CloudTrail": "Management and Governance",
-    "AWS Key Management Service": "Security", "AWS Secrets Manager": "Security", "Amazon SageMaker": "AI and Machine Learning",
-    "Amazon Bedrock": "AI and Machine Learning", "Amazon Athena": "Analytics", "Amazon Redshift": "Analytics",
-    "Tax": "Other",
 }
 # CloudWatch AWS/S3 BucketSizeBytes StorageType -> catalog storage class
 S3_STORAGE_TYPES = {
@@ -189,11 +177,11 @@ def _record(ctx: CollectorContext, *, payer: str, account: str, service: str, re
             resource_id: str | None, resource_name: str | None, resource_type: str | None, price: Any,
             quantity: Decimal, tags: dict[str, str] | None = None, line: str | None = None,
             description: str = "", pricing_category: str = "Standard") -> CostRecord:
-    """An estimate: catalog price × usage, exact."""
+    """An estimate: catalog price × usage, exact; completed for FOCUS 1.2 by the AWS taxonomy."""
     name, category = SERVICES[service]
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     cost = price.cost(quantity)
-    return CostRecord(
+    return CostRecord(**complete(dict(
         ProviderName=PROVIDER, PublisherName=PROVIDER, InvoiceIssuerName=PROVIDER,
         BillingAccountId=payer, SubAccountId=account, ChargePeriodStart=start,
         ChargePeriodEnd=start + timedelta(days=1),
@@ -201,11 +189,13 @@ def _record(ctx: CollectorContext, *, payer: str, account: str, service: str, re
         BilledCost=cost, EffectiveCost=cost, ListCost=cost, ContractedCost=cost, BillingCurrency=price.currency,
         PricingCurrency=price.currency, ServiceName=name, ServiceCategory=category, ChargeCategory="Usage",
         ChargeFrequency="Usage-Based", ChargeDescription=description or None, ResourceId=resource_id,
-        ResourceName=resource_name, ResourceType=resource_type, RegionId=region, RegionName=region,
-        SkuPriceId=price.sku, PricingUnit=price.unit, PricingQuantity=quantity, ConsumedQuantity=quantity,
+        ResourceName=resource_name, ResourceType=resource_type, RegionId=region,
+        # the catalog entry is the SKU and its one price; what it meters is the key below service/region
+        SkuId=price.sku, SkuPriceId=price.sku, SkuMeter=price.sku.split("/", 2)[-1],
+        PricingUnit=price.unit, PricingQuantity=quantity, ConsumedQuantity=quantity,
         ConsumedUnit=price.unit, ListUnitPrice=price.amount, ContractedUnitPrice=price.amount,
         PricingCategory=pricing_category, Tags=tags or {}, x_CostSource="estimated", x_Collector=COLLECTOR,
-        x_CatalogVersion=price.version, x_LineKey=line)
+        x_CatalogVersion=price.version, x_LineKey=line), aws_taxonomy))
 
 
 def _price(ctx: CollectorContext, service: str, region: str, *key: str, multi_az: bool = False) -> Any:
@@ -583,11 +573,12 @@ def cost_explorer_records(ctx: CollectorContext, ce: Any, payer: str, window: Wi
     base = {"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()}, "Granularity": "DAILY",
             "Metrics": ["UnblendedCost", "AmortizedCost"]}
     tag_key = ctx.config.ce_tag_key
+    names: dict[str, str] = {}   # linked account → its name (DimensionValueAttributes "description")
     rows = list(_ce_rows(ce, {**base, "GroupBy": [{"Type": "DIMENSION", "Key": "SERVICE"},
-                                                  {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]}))
+                                                  {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}]}, names))
     if not tag_key:
         for day, keys, metrics in rows:
-            yield _billed(payer, keys[1], keys[0], day, metrics, {})
+            yield _billed(payer, keys[1], keys[0], day, metrics, {}, names=names)
         return
     accounts = sorted({keys[1] for _, keys, _ in rows})
     for acct in accounts:
@@ -596,12 +587,17 @@ def cost_explorer_records(ctx: CollectorContext, ce: Any, payer: str, window: Wi
         for day, keys, metrics in _ce_rows(ce, kw):
             tval = keys[1].split("$", 1)[1] if "$" in keys[1] else keys[1]
             yield _billed(payer, acct, keys[0], day, metrics, {tag_key: tval} if tval else {},
-                          line=f"tag:{tag_key}={tval}")
+                          line=f"tag:{tag_key}={tval}", names=names)
 
 
-def _ce_rows(ce: Any, kw: dict[str, Any]) -> Iterator[tuple[date, list[str], dict[str, Any]]]:
+def _ce_rows(ce: Any, kw: dict[str, Any], names: dict[str, str] | None = None
+             ) -> Iterator[tuple[date, list[str], dict[str, Any]]]:
     while True:
         resp = ce.get_cost_and_usage(**kw)
+        if names is not None:
+            for a in resp.get("DimensionValueAttributes") or []:
+                if a.get("Value") and (a.get("Attributes") or {}).get("description"):
+                    names[a["Value"]] = a["Attributes"]["description"]
         for rbt in resp.get("ResultsByTime", []):
             day = date.fromisoformat(rbt["TimePeriod"]["Start"])
             for g in rbt.get("Groups", []):
@@ -613,21 +609,25 @@ def _ce_rows(ce: Any, kw: dict[str, Any]) -> Iterator[tuple[date, list[str], dic
 
 
 def _billed(payer: str, account: str, service: str, day: date, metrics: dict[str, Any], tags: dict[str, str],
-            line: str | None = None) -> CostRecord:
+            line: str | None = None, names: dict[str, str] | None = None) -> CostRecord:
     unb = metrics.get("UnblendedCost") or {}
     amo = metrics.get("AmortizedCost") or unb
     billed = parse_amount(unb.get("Amount", "0"))
     effective = parse_amount(amo.get("Amount", "0"))
     cur = unb.get("Unit") or amo.get("Unit") or "USD"
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return CostRecord(
+    names = names or {}
+    tax = service == "Tax"
+    return CostRecord(**complete(dict(
         ProviderName=PROVIDER, PublisherName=PROVIDER, InvoiceIssuerName=PROVIDER, BillingAccountId=payer,
-        SubAccountId=account, ChargePeriodStart=start, ChargePeriodEnd=start + timedelta(days=1),
+        BillingAccountName=names.get(payer), SubAccountId=account, SubAccountName=names.get(account),
+        ChargePeriodStart=start, ChargePeriodEnd=start + timedelta(days=1),
         BillingPeriodStart=periods.month_period(day)[0], BillingPeriodEnd=periods.month_period(day)[1],
         BilledCost=billed, EffectiveCost=effective, ListCost=billed, ContractedCost=effective, BillingCurrency=cur,
-        ServiceName=service[:1024] or "Unknown", ServiceCategory=CE_CATEGORIES.get(service, "Other"),
-        ChargeCategory="Tax" if service == "Tax" else "Usage", ChargeDescription=f"Cost Explorer daily cost: {service}",
-        Tags=tags, x_CostSource="billed", x_Collector=COLLECTOR, x_LineKey=line)
+        ServiceName=service[:1024] or "Unknown", ServiceCategory="Other",
+        ChargeCategory="Tax" if tax else "Usage", ChargeFrequency="One-Time" if tax else "Usage-Based",
+        ChargeDescription=f"Cost Explorer daily cost: {service}",
+        Tags=tags, x_CostSource="billed", x_Collector=COLLECTOR, x_LineKey=line), aws_taxonomy))
 
 
 # ---------------------------------------------------------------- entry point

@@ -1,0 +1,1 @@
+"""azure: see :mod:`cloudtally.providers` (this package imports nothing on its own)."""

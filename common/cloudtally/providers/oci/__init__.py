@@ -1,0 +1,1 @@
+"""oci: see :mod:`cloudtally.providers` (this package imports nothing on its own)."""
