@@ -40,7 +40,7 @@ MODULES: list[str] = [
     "cloudtally.providers.aws.collector",
     "cloudtally.providers.aws.billing_export",
     "cloudtally.providers.databricks.collector",
-    # "cloudtally.providers.snowflake.collector",
+    "cloudtally.providers.snowflake.collector",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")

@@ -22,7 +22,13 @@ from typing import Any, Iterator
 
 from ... import periods
 from ...focus import UTC, CostRecord, parse_time
-from ...money import CONTEXT, parse_amount
+from ...money import CONTEXT, parse_amount as _parse
+
+
+def parse_amount(v: str) -> Decimal:
+    """Exact, trailing zeros dropped: DECIMAL(38,18) text × price text must stay within 38 digits."""
+    d = _parse(v)
+    return d.normalize(CONTEXT) if d else Decimal(0)
 from . import PROVIDER
 from .taxonomy import classify, unit
 
