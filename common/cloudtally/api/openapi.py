@@ -181,6 +181,8 @@ def operations() -> dict[str, dict[str, Any]]:
         ops.update(part)
     from ..importers.export import openapi_operation
     ops["exportFocus"] = openapi_operation()["get"]
+    from .data_platforms import openapi_operations as data_platform_operations
+    ops.update(data_platform_operations())
     return ops
 
 
