@@ -87,12 +87,13 @@ def main() -> int:
     import boto3
     import handler  # functions/aws/handler.py
     from seed_moto_aws import seed
+    import demo_data_platforms     # Databricks (local HTTP fake) and Snowflake (fakesnow) sources
     moto = os.environ["AWS_ENDPOINT_URL"]
     now = clock_from_env().now()
     failed = 0
     for spec in registry.all_specs():
-        if spec.platform != "aws":
-            print(f"[collectors] {spec.name}: runs on {spec.platform}; not part of the local AWS stack")
+        if spec.runtime != "lambda":
+            print(f"[collectors] {spec.name}: runs on {spec.runtime}; not part of the local AWS stack")
             continue
         if spec.name == "aws":
             created = seed(moto, now)
@@ -103,7 +104,10 @@ def main() -> int:
         else:
             event = {"collector": spec.name}
         try:
-            summary = handler.run_event(event, now=now)
+            if spec.name in demo_data_platforms.COLLECTORS:
+                summary = demo_data_platforms.run(spec.name, now, handler.run_event)
+            else:
+                summary = handler.run_event(event, now=now)
         except Exception as e:  # report and go on: one collector's failure must not hide the others
             failed += 1
             print(f"[collectors] {spec.name}: FAILED: {type(e).__name__}: {e}")
