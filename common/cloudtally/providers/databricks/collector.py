@@ -57,6 +57,7 @@ class DatabricksConfig(CollectorConfig):
         "help": "results by presigned links (any size) or inline chunks (<= 25 MiB)"})
     statement_timeout_s: int = 600
     trailing_days: int = 7                       # corrections (RETRACTION/RESTATEMENT) arrive days later
+    initial_days: int = 7
 
     def check(self) -> list[tuple[str, str]]:
         out = super().check()
