@@ -15,10 +15,9 @@ import contextlib
 import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-COLLECTORS = ("databricks", "snowflake")
 FIXTURE_DAY = date(2026, 12, 1)          # "today" of the recorded rows
 ENV_PORT = "CLOUDTALLY_DATABRICKS_FAKE_PORT"
 
@@ -29,20 +28,6 @@ def _load(rel: str, name: str) -> Any:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
-
-
-@contextlib.contextmanager
-def _env(**values: str) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _past(rows: list[dict], now: datetime, *cols: str) -> list[dict]:
@@ -57,30 +42,30 @@ def _past(rows: list[dict], now: datetime, *cols: str) -> list[dict]:
     return [r for r in rows if ended(r)]
 
 
-def run(name: str, now: datetime, run_event: Callable[..., dict]) -> dict:
-    """Run collector ``name`` once through ``run_event`` (the Lambda handler's) against its emulated source."""
+_RUNNING = contextlib.ExitStack()     # the emulators stay up for the rest of the process (the collectors' run)
+
+
+def start(now: datetime) -> dict[str, dict[str, Any]]:
+    """Start both emulated sources for the process and return the collectors' schedule events
+    (``scripts/run_collectors_local.py`` runs them through the Lambda handler)."""
     shift = (now.date() - FIXTURE_DAY).days
-    if name == "databricks":
-        fake = _load("tests/fixtures/databricks/fake.py", "demo_databricks_fake")
-        usage = _past(fake.shift_rows(fake.load("system_billing_usage.json"), shift), now, "usage_end_time")
-        srv, ws = fake.serve(fake.Workspace(usage=usage), port=int(os.environ.get(ENV_PORT) or 0))
-        try:
-            with _env(DATABRICKS_TOKEN=ws.token):
-                return run_event({"collector": name, "config": {"host": fake.url(srv), "warehouse_id": "9f3e2a1b0c4d5e6f",
-                                                                "workspace_id": "1234567890123456",
-                                                                "workspace_name": "demo-workspace"}}, now=now)
-        finally:
-            srv.shutdown()
-    if name == "snowflake":
-        emu = _load("tests/fixtures/snowflake/emulator.py", "demo_snowflake_emulator")
-        key = _load("tests/fixtures/snowflake/replay.py", "demo_snowflake_replay").test_key()
-        data = {}
-        for view, (_, _, cols) in emu.VIEWS.items():
-            time_cols = [c for c, t in cols.items() if t.startswith("TIMESTAMP") and c != "DELETED"]
-            rows = emu.rows(view, shift)
-            data[view] = _past(rows, now, *time_cols) if time_cols else \
-                [r for r in rows if not r.get("USAGE_DATE") or date.fromisoformat(r["USAGE_DATE"]) <= now.date()]
-        with emu.emulate(data=data), _env(SNOWFLAKE_PRIVATE_KEY=key):
-            return run_event({"collector": name, "config": {"account": "xy12345.us-east-1", "user": "CLOUDTALLY_SVC",
-                                                            "account_name": "ANALYTICS_PROD"}}, now=now)
-    raise KeyError(name)
+    fake = _load("tests/fixtures/databricks/fake.py", "demo_databricks_fake")
+    usage = _past(fake.shift_rows(fake.load("system_billing_usage.json"), shift), now, "usage_end_time")
+    srv, ws = fake.serve(fake.Workspace(usage=usage), port=int(os.environ.get(ENV_PORT) or 0))
+    _RUNNING.callback(srv.shutdown)
+    emu = _load("tests/fixtures/snowflake/emulator.py", "demo_snowflake_emulator")
+    data = {}
+    for view, (_, _, cols) in emu.VIEWS.items():
+        time_cols = [c for c, t in cols.items() if t.startswith("TIMESTAMP") and c != "DELETED"]
+        rows = emu.rows(view, shift)
+        data[view] = _past(rows, now, *time_cols) if time_cols else \
+            [r for r in rows if not r.get("USAGE_DATE") or date.fromisoformat(r["USAGE_DATE"]) <= now.date()]
+    _RUNNING.enter_context(emu.emulate(data=data))
+    os.environ["DATABRICKS_TOKEN"] = ws.token
+    os.environ["SNOWFLAKE_PRIVATE_KEY"] = _load("tests/fixtures/snowflake/replay.py", "demo_snowflake_replay").test_key()
+    print(f"[collectors] Databricks workspace fake on {fake.url(srv)}; Snowflake on fakesnow (key-pair sign-in)")
+    return {"databricks": {"collector": "databricks", "config": {
+                "host": fake.url(srv), "warehouse_id": "9f3e2a1b0c4d5e6f", "workspace_id": "1234567890123456",
+                "workspace_name": "demo-workspace"}},
+            "snowflake": {"collector": "snowflake", "config": {
+                "account": "xy12345.us-east-1", "user": "CLOUDTALLY_SVC", "account_name": "ANALYTICS_PROD"}}}

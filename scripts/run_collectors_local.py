@@ -16,6 +16,7 @@ CLOUDTALLY_DYNAMODB_ENDPOINT, CLOUDTALLY_API_URL and the ingest key; CLOUDTALLY_
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import os
@@ -83,38 +84,43 @@ def put_demo_export(s3, now: datetime, bucket: str = EXPORT_BUCKET) -> dict[str,
                                                           "format": "focus"}}
 
 
-def main() -> int:
+# modules of scripts/ whose ``start(now)`` starts a provider's local fakes and returns {collector: event}
+DEMOS = ["demo_data_platforms"]
+
+
+def demo_events(now: datetime, moto: str) -> dict[str, dict[str, Any]]:
+    """Each Lambda-placed collector's schedule event, pointed at its local demo source."""
     import boto3
-    import handler  # functions/aws/handler.py
     from seed_moto_aws import seed
-    import demo_data_platforms     # Databricks (local HTTP fake) and Snowflake (fakesnow) sources
+    created = seed(moto, now)
+    print(f"[collectors] aws: seeded moto ({sum(len(v) for v in created['instances'].values())} instances)")
+    events = {"aws": {"collector": "aws", "config": {"regions": ["us-east-1", "eu-west-1"]}},
+              "aws-billing-export": put_demo_export(boto3.client("s3", region_name="us-east-1"), now)}
+    for name in DEMOS:
+        events.update(importlib.import_module(name).start(now))
+    return events
+
+
+def main() -> int:
+    import handler  # functions/aws/handler.py
     moto = os.environ["AWS_ENDPOINT_URL"]
     now = clock_from_env().now()
     failed = 0
+    events = demo_events(now, moto)
     for spec in registry.all_specs():
         if spec.runtime != "lambda":
-            print(f"[collectors] {spec.name}: runs on {spec.runtime}; not part of the local AWS stack")
+            print(f"[collectors] {spec.name}: runs on {spec.runtime}; run by its own function app below")
             continue
-        if spec.name == "aws":
-            created = seed(moto, now)
-            print(f"[collectors] aws: seeded moto ({sum(len(v) for v in created['instances'].values())} instances)")
-            event = {"collector": "aws", "config": {"regions": ["us-east-1", "eu-west-1"]}}
-        elif spec.name == "aws-billing-export":
-            event = put_demo_export(boto3.client("s3", region_name="us-east-1"), now)
-        else:
-            event = {"collector": spec.name}
+        event = events.get(spec.name) or {"collector": spec.name}
         try:
-            if spec.name in demo_data_platforms.COLLECTORS:
-                summary = demo_data_platforms.run(spec.name, now, handler.run_event)
-            else:
-                summary = handler.run_event(event, now=now)
+            summary = handler.run_event(event, now=now)
         except Exception as e:  # report and go on: one collector's failure must not hide the others
             failed += 1
             print(f"[collectors] {spec.name}: FAILED: {type(e).__name__}: {e}")
             continue
         computed = sum(int(sc.get("records", 0)) for sc in summary.get("scopes", {}).values())
         # the AWS collector posts today's provisional aggregates, not every per-resource record (see README);
-        # the billing-export collector writes straight to the table
+        # the billing-export collector replaces its periods through the API's /v1/imports
         print(f"[collectors] {spec.name}: {computed} records collected, {summary.get('records_sent', 0)} posted, "
               f"{summary.get('metrics_sent', 0)} metric points, {len(summary.get('failed_scopes', []))} failed scopes "
               f"{json.dumps(summary.get('failed_scopes', []))[:300]}")

@@ -105,3 +105,30 @@ def test_data_platforms_through_the_api(http_api, workspace):
 
 def replay_key() -> str:
     return load_module("tests/fixtures/snowflake/replay.py", "sf_replay_api").test_key()
+
+
+def test_the_agent_clis_post_their_payloads(http_api, workspace, monkeypatch, tmp_path):
+    from cloudtally.cli import main
+    tmp_path = tmp_path / "spool"
+    tmp_path.mkdir()
+    srv, ws = workspace
+    ingest = http_api["keys"]["ingest"]
+    monkeypatch.setenv("CLOUDTALLY_API_KEY_ID", ingest["id"])
+    monkeypatch.setenv("CLOUDTALLY_API_KEY_SECRET", ingest["secret"])
+    monkeypatch.setenv("CLOUDTALLY_NOW", "2026-12-01T10:00:00Z")
+    monkeypatch.setenv("DATABRICKS_TOKEN", ws.token)
+    assert main(["agent", "databricks", "--openfinops-endpoint", http_api["url"], "--databricks-host", dbx.url(srv),
+                 "--warehouse-id", "wh-1", "--once", "--spool-dir", str(tmp_path)]) == 0
+    monkeypatch.setenv("SNOWFLAKE_PRIVATE_KEY", replay_key())
+    with emu.emulate():
+        assert main(["agent", "snowflake", "--openfinops-endpoint", http_api["url"], "--snowflake-account",
+                     "xy12345.us-east-1", "--snowflake-user", "CLOUDTALLY_SVC", "--snowflake-warehouse", "COMPUTE_WH",
+                     "--edition", "enterprise", "--once", "--spool-dir", str(tmp_path)]) == 0
+    agents = {a.agent_type: a for a in http_api["store"].list_agents()}
+    assert agents["databricks_telemetry"].cloud_provider == "databricks" and agents["databricks_telemetry"].last_seen
+    assert agents["snowflake_telemetry"].cloud_provider == "snowflake" and agents["snowflake_telemetry"].last_seen
+    recs = _read(http_api).request("GET", "/v1/records", params={"from": "2026-11-30", "to": "2026-12-02",
+                                                                "limit": 1000})[0]["records"]
+    assert any(r["x_Collector"] == "openfinops-agent" and r["ProviderName"] == "Databricks" for r in recs)
+    assert any(r["x_Collector"] == "openfinops-agent" and r["ProviderName"] == "Snowflake" for r in recs)
+    assert not list(tmp_path.iterdir())           # nothing spooled: the API took both payloads

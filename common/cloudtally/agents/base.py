@@ -1,7 +1,11 @@
-"""What every OpenFinOps-compatible agent shares: the API client, ``register_agent``,
-``send_telemetry_data``, ``run_once``, ``run_continuous`` and ``stop``. A subclass supplies
-``collect_telemetry_data()`` and its registration fields; the collection itself is the collector module
-run over a fixed window into a :class:`~cloudtally.collectors.runner.ListSink` (no second implementation)."""
+"""What every OpenFinOps-compatible agent shares: the client, registration, sending, the loop.
+
+An agent subclasses :class:`TelemetryAgent` and supplies :meth:`~TelemetryAgent.collect_telemetry_data`
+(running its collector with a fixed window and a :class:`~cloudtally.collectors.runner.ListSink`) and
+:meth:`~TelemetryAgent.registration`; ``register_agent``, ``send_telemetry_data``, ``run_once`` and
+``run_continuous`` (a clean stop on Ctrl-C / SIGTERM) are the OpenFinOps methods, the same for all.
+:func:`run_cli` is the body of every ``cloudtally agent <source>`` command.
+"""
 
 from __future__ import annotations
 
@@ -9,59 +13,66 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
-from datetime import datetime, timedelta
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import Any, Mapping
 
 from .. import config as ct_config
 from ..client import Client, resolve_api_url
-from ..clock import Clock, from_env as clock_from_env
 from ..errors import CloudTallyError
 
 AGENT_VERSION = "cloudtally-0.1"
+log = logging.getLogger("cloudtally.agents")
 
 
-class TelemetryAgentBase:
+class TelemetryAgent:
     agent_type = "telemetry"
-    cloud_provider = "generic"
-    collector = ""                # the registry name the agent runs
+    cloud_provider = "unknown"
+    default_interval = 300
 
-    def __init__(self, endpoint: str | None, *, agent_id: str, api_key_id: str | None = None,
-                 api_key_secret: str | None = None, spool_dir: str | None = None, clock: Clock | None = None,
-                 logger: logging.Logger | None = None):
-        # the argument, else CLOUDTALLY_API_URL, else OPENFINOPS_ENDPOINT, else the OpenFinOps default
-        self.endpoint = resolve_api_url(endpoint)
+    def __init__(self, openfinops_endpoint: str | None = None, *, agent_id: str | None = None,
+                 api_key_id: str | None = None, api_key_secret: str | None = None, client: Client | None = None,
+                 env: Mapping[str, str] | None = None, clock: Any = None, spool_dir: str | None = None,
+                 id_prefix: str | None = None):
+        self.env = os.environ if env is None else env
         self.hostname = socket.gethostname()
-        self.agent_id = agent_id
-        self.client = Client(self.endpoint, api_key_id or os.environ.get(ct_config.ENV_API_KEY_ID, ""),
-                             api_key_secret or os.environ.get(ct_config.ENV_API_KEY_SECRET, ""), max_attempts=4,
-                             spool_dir=spool_dir or os.environ.get(ct_config.ENV_SPOOL_DIR) or None)
-        self.clock = clock or clock_from_env()
-        self.log = logger or logging.getLogger(f"cloudtally.agents.{self.cloud_provider}")
+        self.agent_id = agent_id or f"{id_prefix or self.cloud_provider}-{self.hostname}-{uuid.uuid4().hex[:8]}"
+        if client is None:
+            # the argument, else CLOUDTALLY_API_URL, else OPENFINOPS_ENDPOINT, else http://localhost:8080 (the
+            # OpenFinOps default), which must then answer: a clear ConfigError says what to set
+            self.endpoint = resolve_api_url(openfinops_endpoint)
+            client = Client(self.endpoint, api_key_id or self.env.get(ct_config.ENV_API_KEY_ID, ""),
+                            api_key_secret or self.env.get(ct_config.ENV_API_KEY_SECRET, ""), max_attempts=4,
+                            spool_dir=spool_dir or self.env.get(ct_config.ENV_SPOOL_DIR) or None)
+        else:
+            self.endpoint = client.api_url
+        self.client = client
+        self.clock = clock
         self._stop = threading.Event()
-        self.last_summary: dict[str, Any] | None = None
+        self.log = logging.getLogger(f"cloudtally.agents.{self.cloud_provider}")
 
-    # ------------------------------------------------------------ what subclasses give
+    def now(self) -> datetime:
+        """The agent's clock (``clock``, else ``CLOUDTALLY_NOW``, else the system clock), to the second."""
+        if self.clock is not None:
+            t = self.clock.now()
+        else:
+            from ..clock import from_env
+            t = from_env(self.env).now()
+        return t.replace(microsecond=0)
+
+    # ------------------------------------------------------------ to override
     def registration(self) -> dict[str, Any]:
-        return {}
+        """``region`` and ``config`` of the registration payload."""
+        return {"region": "global", "config": {}}
 
     def collect_telemetry_data(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    # ------------------------------------------------------------ the collector, over a fixed window
-    def run_collector(self, hours: float, *, config: dict[str, Any], env: dict[str, str], clients: Any = None
-                      ) -> tuple[list[Any], list[Any], dict[str, Any], datetime]:
-        """(records, metric points, summary, now) of one collection over the last ``hours``."""
-        from ..collectors import registry, runner
-        from ..collectors.secrets import Secrets
-
-        spec = registry.get(self.collector)
-        now = self.clock.now().replace(microsecond=0)
-        window = runner.Window(now - timedelta(hours=hours), now)
-        sink = runner.ListSink()
-        self.last_summary = runner.run(spec, sink=sink, clients=clients, config=config, now=now, window=window,
-                                       logger=self.log, secrets=Secrets(spec.all_secrets, env=env))
-        return list(sink.records.values()), list(sink.metrics), self.last_summary, now
+    def failed_scopes(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """The scopes the last collection failed on (logged by :meth:`run_once`)."""
+        return []
 
     # ------------------------------------------------------------ OpenFinOps API
     def register_agent(self) -> bool:
@@ -75,6 +86,7 @@ class TelemetryAgentBase:
             return False
 
     def send_telemetry_data(self, data: dict[str, Any]) -> bool:
+        """Post an OpenFinOps payload to ``/api/v1/telemetry/ingest`` (spooled to disk if the API is down)."""
         try:
             resp = self.client.post_or_spool("/api/v1/telemetry/ingest", data)
         except CloudTallyError as e:
@@ -90,15 +102,17 @@ class TelemetryAgentBase:
     def run_once(self) -> bool:
         data = self.collect_telemetry_data()
         ok = self.send_telemetry_data(data)
-        for f in (self.last_summary or {}).get("failed_scopes") or []:
-            self.log.warning("scope %s failed: %s", f["scope"], f["errors"])
-        return ok
+        failed = self.failed_scopes(data)
+        for f in failed:
+            self.log.warning("scope %s failed: %s", f.get("scope"), f.get("errors"))
+        return ok and not failed
 
     def stop(self) -> None:
         self._stop.set()
 
-    def run_continuous(self, interval_seconds: int = 300) -> None:
+    def run_continuous(self, interval_seconds: int | None = None) -> None:
         """Collect and send every ``interval_seconds`` until Ctrl-C or SIGTERM (clean stop, no traceback)."""
+        interval = self.default_interval if interval_seconds is None else interval_seconds
         previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -109,9 +123,19 @@ class TelemetryAgentBase:
                     self.run_once()
                 except CloudTallyError as e:   # one failed cycle is logged; the next cycle retries
                     self.log.error("telemetry cycle failed: %s", e.message)
-                self._stop.wait(interval_seconds)
+                self._stop.wait(interval)
         finally:
             for sig, h in previous.items():
                 signal.signal(sig, h)
             self.log.info("agent %s stopped", self.agent_id)
 
+
+def run_cli(agent: TelemetryAgent, *, once: bool, interval: int) -> int:
+    """Register, then one cycle (``--once``: exit 0 when it delivered and no scope failed) or the loop."""
+    if not agent.register_agent():
+        print("error: agent registration failed", file=sys.stderr)
+        return 3
+    if once:
+        return 0 if agent.run_once() else 1
+    agent.run_continuous(interval_seconds=interval)
+    return 0

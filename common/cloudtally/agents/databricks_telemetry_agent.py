@@ -20,8 +20,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from .. import config as ct_config
 from ..money import CONTEXT, ZERO
-from .base import TelemetryAgentBase
+from . import platform_run
+from .base import TelemetryAgent, run_cli
 
 
 def _sum(recs: list[Any]) -> Decimal:
@@ -31,28 +33,23 @@ def _sum(recs: list[Any]) -> Decimal:
     return out
 
 
-def _counted(records: list[Any]) -> list[Any]:
-    """Billed supersedes estimated per account and day (the API's rule): drop superseded estimates."""
-    billed_days = {(r.BillingAccountId, r.day) for r in records if r.x_CostSource == "billed"}
-    return [r for r in records if r.x_CostSource == "billed" or (r.BillingAccountId, r.day) not in billed_days]
-
-
-class DatabricksTelemetryAgent(TelemetryAgentBase):
+class DatabricksTelemetryAgent(TelemetryAgent):
     agent_type = "databricks_telemetry"
     cloud_provider = "databricks"
-    collector = "databricks"
 
     def __init__(self, openfinops_endpoint: str | None = None, databricks_host: str | None = None,
                  databricks_token: str | None = None, workspace_name: str | None = None, *,
                  warehouse_id: str | None = None, agent_id: str | None = None, api_key_id: str | None = None,
                  api_key_secret: str | None = None, clients: Any = None, config: dict[str, Any] | None = None,
-                 spool_dir: str | None = None, clock: Any = None):
+                 spool_dir: str | None = None, clock: Any = None, client: Any = None):
         self.databricks_host = (databricks_host or os.environ.get("DATABRICKS_HOST") or "").rstrip("/")
         self._token = databricks_token or os.environ.get("DATABRICKS_TOKEN") or ""
         self.workspace_name = workspace_name or self.databricks_host.split("://", 1)[-1].split(".", 1)[0] or "workspace"
-        super().__init__(openfinops_endpoint, agent_id=agent_id or f"databricks-{self.workspace_name}",
-                         api_key_id=api_key_id, api_key_secret=api_key_secret, spool_dir=spool_dir, clock=clock)
+        super().__init__(openfinops_endpoint, agent_id=agent_id, id_prefix=f"databricks-{self.workspace_name}",
+                         api_key_id=api_key_id, api_key_secret=api_key_secret, spool_dir=spool_dir, clock=clock,
+                         client=client)
         self.clients = clients
+        self.last_summary: dict[str, Any] | None = None
         self.config = {"host": self.databricks_host,
                        **({"warehouse_id": warehouse_id} if warehouse_id else {}), **(config or {})}
 
@@ -62,10 +59,13 @@ class DatabricksTelemetryAgent(TelemetryAgentBase):
     def registration(self) -> dict[str, Any]:
         return {"region": self.workspace_name, "config": {"workspace_host": self.databricks_host}}
 
+    def failed_scopes(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return (self.last_summary or {}).get("failed_scopes", [])
+
     def _collect(self, hours: float) -> tuple[list[Any], list[Any], datetime]:
-        records, metrics, _, now = self.run_collector(hours, config=self.config,
-                                                      env={"DATABRICKS_TOKEN": self._token}, clients=self.clients)
-        return _counted(records), metrics, now
+        records, metrics, self.last_summary, now = platform_run.collect(
+            self, "databricks", hours, config=self.config, env={"DATABRICKS_TOKEN": self._token}, clients=self.clients)
+        return records, metrics, now
 
     # ------------------------------------------------------------ the docs' methods
     def collect_cluster_metrics(self, _run: tuple | None = None) -> dict[str, Any]:
@@ -158,3 +158,31 @@ class DatabricksTelemetryAgent(TelemetryAgentBase):
                         "total_job_runs_24h": jobs["total_runs"], "total_sql_warehouses": whs["total_warehouses"]}},
             "agent_health": {"status": "degraded" if failed else "healthy", "failed_scopes": failed,
                              "last_collection": now.timestamp()}}
+
+
+def add_agent_command(asub: Any) -> None:
+    """``cloudtally agent databricks ...`` (the OpenFinOps docs' flags and variables)."""
+    p = asub.add_parser("databricks", help="DatabricksTelemetryAgent: clusters, job runs, SQL warehouses (DBU cost)")
+    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint", default=None,
+                   help="server URL (default: CLOUDTALLY_API_URL, then OPENFINOPS_ENDPOINT, then http://localhost:8080)")
+    p.add_argument("--databricks-host", default=os.environ.get("DATABRICKS_HOST"), help="workspace URL (DATABRICKS_HOST)")
+    p.add_argument("--databricks-token", default=os.environ.get("DATABRICKS_TOKEN"),
+                   help="personal access token (DATABRICKS_TOKEN; prefer the variable: flags show in ps)")
+    p.add_argument("--workspace-name", default=None)
+    p.add_argument("--warehouse-id", default=os.environ.get("DATABRICKS_WAREHOUSE_ID"),
+                   help="SQL warehouse that reads system.billing (DATABRICKS_WAREHOUSE_ID)")
+    p.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
+    p.add_argument("--agent-id", default=None)
+    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    p.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
+                   help="keep payloads the API does not take (outage) on disk and send them next time")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: Any) -> int:
+    from ..errors import ConfigError
+    if not args.databricks_host or not args.databricks_token:
+        raise ConfigError("pass --databricks-host and --databricks-token (or set DATABRICKS_HOST / DATABRICKS_TOKEN)")
+    agent = DatabricksTelemetryAgent(args.endpoint, args.databricks_host, args.databricks_token, args.workspace_name,
+                                     warehouse_id=args.warehouse_id, agent_id=args.agent_id, spool_dir=args.spool_dir)
+    return run_cli(agent, once=args.once, interval=args.interval)

@@ -15,9 +15,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .. import config as ct_config
 from ..money import CONTEXT, ZERO
-from .base import TelemetryAgentBase
-from .databricks_telemetry_agent import _counted
+from . import platform_run
+from .base import TelemetryAgent, run_cli
 
 TB = Decimal(1024 ** 4)
 
@@ -29,26 +30,28 @@ def _days_in_month(day: str) -> int:
     return (e - s).days
 
 
-class SnowflakeTelemetryAgent(TelemetryAgentBase):
+class SnowflakeTelemetryAgent(TelemetryAgent):
     agent_type = "snowflake_telemetry"
     cloud_provider = "snowflake"
-    collector = "snowflake"
 
     def __init__(self, openfinops_endpoint: str | None = None, snowflake_account: str | None = None,
                  snowflake_user: str | None = None, snowflake_password: str | None = None,
                  snowflake_warehouse: str | None = "COMPUTE_WH", edition: str = "enterprise", *,
                  private_key: str | None = None, role: str | None = None, agent_id: str | None = None,
                  api_key_id: str | None = None, api_key_secret: str | None = None, clients: Any = None,
-                 config: dict[str, Any] | None = None, spool_dir: str | None = None, clock: Any = None):
+                 config: dict[str, Any] | None = None, spool_dir: str | None = None, clock: Any = None,
+                 client: Any = None):
         self.snowflake_account = snowflake_account or os.environ.get("SNOWFLAKE_ACCOUNT") or ""
         self.snowflake_user = snowflake_user or os.environ.get("SNOWFLAKE_USER") or ""
         self._password = snowflake_password or os.environ.get("SNOWFLAKE_PASSWORD") or ""
         self._key = private_key or os.environ.get("SNOWFLAKE_PRIVATE_KEY") or ""
         self.snowflake_warehouse = snowflake_warehouse or os.environ.get("SNOWFLAKE_WAREHOUSE")
         self.edition = edition
-        super().__init__(openfinops_endpoint, agent_id=agent_id or f"snowflake-{self.snowflake_account}",
-                         api_key_id=api_key_id, api_key_secret=api_key_secret, spool_dir=spool_dir, clock=clock)
+        super().__init__(openfinops_endpoint, agent_id=agent_id, id_prefix=f"snowflake-{self.snowflake_account}",
+                         api_key_id=api_key_id, api_key_secret=api_key_secret, spool_dir=spool_dir, clock=clock,
+                         client=client)
         self.clients = clients
+        self.last_summary: dict[str, Any] | None = None
         self.config = {"account": self.snowflake_account, "user": self.snowflake_user, "edition": edition,
                        **({"warehouse": self.snowflake_warehouse} if self.snowflake_warehouse else {}),
                        **({"role": role} if role else {}), **(config or {})}
@@ -60,11 +63,15 @@ class SnowflakeTelemetryAgent(TelemetryAgentBase):
         return {"region": self.snowflake_account.partition(".")[2] or None,
                 "config": {"account": self.snowflake_account, "edition": self.edition}}
 
+    def failed_scopes(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return (self.last_summary or {}).get("failed_scopes", [])
+
     def _collect(self, hours: float) -> tuple[list[Any], list[Any], datetime]:
         env = {"SNOWFLAKE_PRIVATE_KEY": self._key} if self._key else {"SNOWFLAKE_PASSWORD": self._password}
         # storage views are daily: read at least the last two days so the latest full day is there
-        records, metrics, _, now = self.run_collector(max(hours, 48), config=self.config, env=env, clients=self.clients)
-        return _counted(records), metrics, now
+        records, metrics, self.last_summary, now = platform_run.collect(
+            self, "snowflake", max(hours, 48), config=self.config, env=env, clients=self.clients)
+        return records, metrics, now
 
     def collect_warehouse_metrics(self, hours_lookback: int = 24, _run: tuple | None = None) -> dict[str, Any]:
         records, metrics, now = _run or self._collect(hours_lookback)
@@ -150,3 +157,32 @@ class SnowflakeTelemetryAgent(TelemetryAgentBase):
                         "storage_cost_daily_usd": storage_daily.quantize(Decimal("0.01"))}},
             "agent_health": {"status": "degraded" if failed else "healthy", "failed_scopes": failed,
                              "last_collection": now.timestamp()}}
+
+
+def add_agent_command(asub: Any) -> None:
+    """``cloudtally agent snowflake ...`` (the OpenFinOps docs' flags; SNOWFLAKE_USER / SNOWFLAKE_PASSWORD /
+    SNOWFLAKE_ACCOUNT, and SNOWFLAKE_PRIVATE_KEY for key-pair sign-in)."""
+    p = asub.add_parser("snowflake", help="SnowflakeTelemetryAgent: warehouse credits and cost, storage")
+    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint", default=None,
+                   help="server URL (default: CLOUDTALLY_API_URL, then OPENFINOPS_ENDPOINT, then http://localhost:8080)")
+    p.add_argument("--snowflake-account", default=os.environ.get("SNOWFLAKE_ACCOUNT"), help="SNOWFLAKE_ACCOUNT")
+    p.add_argument("--snowflake-user", default=os.environ.get("SNOWFLAKE_USER"), help="SNOWFLAKE_USER")
+    p.add_argument("--snowflake-warehouse", default=os.environ.get("SNOWFLAKE_WAREHOUSE") or "COMPUTE_WH")
+    p.add_argument("--edition", choices=("standard", "enterprise", "business_critical"), default="enterprise")
+    p.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
+    p.add_argument("--agent-id", default=None)
+    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    p.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
+                   help="keep payloads the API does not take (outage) on disk and send them next time")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: Any) -> int:
+    from ..errors import ConfigError
+    if not args.snowflake_account or not args.snowflake_user:
+        raise ConfigError("pass --snowflake-account and --snowflake-user (or set SNOWFLAKE_ACCOUNT / SNOWFLAKE_USER); "
+                          "the key comes from SNOWFLAKE_PRIVATE_KEY (or, with a warning, SNOWFLAKE_PASSWORD)")
+    agent = SnowflakeTelemetryAgent(args.endpoint, args.snowflake_account, args.snowflake_user,
+                                    snowflake_warehouse=args.snowflake_warehouse, edition=args.edition,
+                                    agent_id=args.agent_id, spool_dir=args.spool_dir)
+    return run_cli(agent, once=args.once, interval=args.interval)

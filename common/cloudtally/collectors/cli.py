@@ -41,35 +41,10 @@ def add_commands(sub: Any) -> None:
     aws.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
                      help="keep payloads the API does not take (outage) on disk and send them next time")
     aws.set_defaults(func=_agent_aws)
-
-    dbx = asub.add_parser("databricks", help="DatabricksTelemetryAgent: clusters, job runs, SQL warehouses (DBU cost)")
-    _agent_common(dbx)
-    dbx.add_argument("--databricks-host", default=os.environ.get("DATABRICKS_HOST"), help="workspace URL (DATABRICKS_HOST)")
-    dbx.add_argument("--databricks-token", default=os.environ.get("DATABRICKS_TOKEN"),
-                     help="personal access token (DATABRICKS_TOKEN; prefer the variable: flags show in ps)")
-    dbx.add_argument("--workspace-name", default=None)
-    dbx.add_argument("--warehouse-id", default=os.environ.get("DATABRICKS_WAREHOUSE_ID"),
-                     help="SQL warehouse that reads system.billing (DATABRICKS_WAREHOUSE_ID)")
-    dbx.set_defaults(func=_agent_databricks)
-
-    sf = asub.add_parser("snowflake", help="SnowflakeTelemetryAgent: warehouse credits and cost, storage")
-    _agent_common(sf)
-    sf.add_argument("--snowflake-account", default=os.environ.get("SNOWFLAKE_ACCOUNT"), help="SNOWFLAKE_ACCOUNT")
-    sf.add_argument("--snowflake-user", default=os.environ.get("SNOWFLAKE_USER"), help="SNOWFLAKE_USER")
-    sf.add_argument("--snowflake-warehouse", default=os.environ.get("SNOWFLAKE_WAREHOUSE") or "COMPUTE_WH")
-    sf.add_argument("--edition", choices=("standard", "enterprise", "business_critical"), default="enterprise")
-    sf.set_defaults(func=_agent_snowflake)
-
-
-def _agent_common(p: Any) -> None:
-    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
-                   default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
-                   help="server URL (CloudTally API or OpenFinOps server)")
-    p.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
-    p.add_argument("--agent-id", default=None)
-    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
-    p.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
-                   help="keep payloads the API does not take (outage) on disk and send them next time")
+    from ..agents.databricks_telemetry_agent import add_agent_command as add_databricks_agent
+    from ..agents.snowflake_telemetry_agent import add_agent_command as add_snowflake_agent
+    add_databricks_agent(asub)
+    add_snowflake_agent(asub)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -108,38 +83,6 @@ def _collect(args: argparse.Namespace) -> int:
         raise
     print(dumps(summary, indent=1))
     return 1 if summary["failed_scopes"] or summary["errors"] else 0
-
-
-def _loop(agent: Any, args: argparse.Namespace) -> int:
-    if not agent.register_agent():
-        print("error: agent registration failed", file=sys.stderr)
-        return 3
-    if args.once:
-        return 0 if agent.run_once() else 1
-    agent.run_continuous(interval_seconds=args.interval)
-    return 0
-
-
-def _agent_databricks(args: argparse.Namespace) -> int:
-    from ..agents import DatabricksTelemetryAgent
-
-    if not args.databricks_host or not args.databricks_token:
-        raise ConfigError("pass --databricks-host and --databricks-token (or set DATABRICKS_HOST / DATABRICKS_TOKEN)")
-    return _loop(DatabricksTelemetryAgent(openfinops_endpoint=args.endpoint, databricks_host=args.databricks_host,
-                                          databricks_token=args.databricks_token, workspace_name=args.workspace_name,
-                                          warehouse_id=args.warehouse_id, agent_id=args.agent_id,
-                                          spool_dir=args.spool_dir), args)
-
-
-def _agent_snowflake(args: argparse.Namespace) -> int:
-    from ..agents import SnowflakeTelemetryAgent
-
-    if not args.snowflake_account or not args.snowflake_user:
-        raise ConfigError("pass --snowflake-account and --snowflake-user (or set SNOWFLAKE_ACCOUNT / SNOWFLAKE_USER); "
-                          "the key comes from SNOWFLAKE_PRIVATE_KEY (or SNOWFLAKE_PASSWORD)")
-    return _loop(SnowflakeTelemetryAgent(openfinops_endpoint=args.endpoint, snowflake_account=args.snowflake_account,
-                                         snowflake_user=args.snowflake_user, snowflake_warehouse=args.snowflake_warehouse,
-                                         edition=args.edition, agent_id=args.agent_id, spool_dir=args.spool_dir), args)
 
 
 def _agent_aws(args: argparse.Namespace) -> int:
