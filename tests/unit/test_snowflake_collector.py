@@ -138,3 +138,34 @@ def test_no_credentials_is_a_clear_config_error():
     from cloudtally.errors import ConfigError
     with pytest.raises(ConfigError, match="snowflake-private-key"):
         run(env={})
+
+
+def test_losing_the_currency_view_never_bills_its_days_twice(sf):
+    status, sink = runner.MemoryStatus(ledgers=False), runner.ListSink()
+    run(status=status, sink=sink)
+    billed = lambda day: sum((r.BilledCost for r in sink.records.values()      # noqa: E731
+                              if r.day == day and r.x_CostSource == "billed"), Decimal(0))
+    before = {d: billed(d) for d in ("2026-11-28", "2026-11-29")}
+    # GIVEN the role loses ORGANIZATION_USAGE: the collector falls back to credits x price, but only from the
+    # first day the currency view never billed (its watermark), so 11-28 and 11-29 are not billed twice
+    sf.revoke("USAGE_IN_CURRENCY_DAILY")
+    summary, _ = run(status=status, sink=sink, now=NOW + timedelta(hours=1))
+    assert summary["status"] == "ok"
+    assert {d: billed(d) for d in before} == before
+    assert billed("2026-11-30") > 0 and any("left as they are" in n for n in summary["scopes"]["XY12345/metering_daily"]["notes"])
+
+
+def test_a_failing_currency_view_holds_the_bill_instead_of_mixing_two(sf, monkeypatch):
+    from cloudtally.errors import ProviderTransient
+    from cloudtally.providers.snowflake import collector
+    real = collector.usage_in_currency
+
+    def flaky(run_, scope):
+        raise ProviderTransient("warehouse busy", provider="snowflake")
+        yield from real(run_, scope)
+
+    monkeypatch.setattr(collector, "usage_in_currency", flaky)
+    summary, sink = run()
+    assert [f["scope"] for f in summary["failed_scopes"]] == ["XY12345/usage_in_currency"]
+    assert not any(r.x_CostSource == "billed" for r in sink.records.values())
+    assert "metering_daily" not in " ".join(summary["scopes"])

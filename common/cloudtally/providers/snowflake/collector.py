@@ -213,6 +213,19 @@ class Run:
         self.metering: dict[date, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.metering_from: date | None = None
         self.org_name: str | None = None
+        self.hold = False                  # the currency view failed this run: no bill is written (it would mix)
+        self.floor: date | None = None     # days before it were billed the other way: left as they are
+
+    def billable(self, d: date) -> bool:
+        return not self.hold and (self.floor is None or d >= self.floor)
+
+    def mode_floor(self, other_scope: str, view: str) -> None:
+        """A day billed by credits is never billed again in currency (and the reverse): the other way's
+        watermark (its newest day + 1) is the first day this run may bill."""
+        mark = self.ctx.mark(other_scope, view)
+        if mark is not None:
+            self.floor = mark.date()
+            self.ctx.note(f"days before {self.floor} were billed from {view}: left as they are")
 
     # ------------------------------------------------------------ windows
     def read_from(self, scope: str, views: tuple[str, ...]) -> date:
@@ -306,9 +319,12 @@ WHERE USAGE_DATE >= %(since)s AND (ACCOUNT_LOCATOR = %(locator)s OR ACCOUNT_NAME
         raise
     run.currency_mode = True
     run.currency_from = start
+    run.mode_floor(f"{run.account}/metering_daily", "METERING_DAILY_HISTORY")
     newest = None
     for r in rows:
         d = _day(r["USAGE_DATE"])
+        if not run.billable(d):
+            continue
         run.org_name = run.org_name or r.get("ORGANIZATION_NAME")
         newest = max(newest, d) if newest else d
         run.currency_days.add(d)
@@ -351,12 +367,15 @@ def metering_daily(run: Run, scope: str) -> Iterator[CostRecord]:
 FROM {DB}.ACCOUNT_USAGE.{view} WHERE USAGE_DATE >= %(since)s""", {"since": start})
     price = run.credit_price()
     run.metering_from = start
+    run.mode_floor(f"{run.account}/usage_in_currency", "USAGE_IN_CURRENCY_DAILY")
     newest = None
     for r in rows:
         d = _day(r["USAGE_DATE"])
         st = (r.get("SERVICE_TYPE") or "").upper()
-        run.metering[d][st] = r
         newest = max(newest, d) if newest else d
+        if not run.billable(d):
+            continue
+        run.metering[d][st] = r
         if st == "WAREHOUSE_METERING":
             adj = _dec(r.get("CREDITS_ADJUSTMENT_CLOUD_SERVICES"))
             part = Part(weight=ZERO, quantity=adj, unit="Credits", service_type="CLOUD_SERVICES", resource=None,
@@ -422,8 +441,10 @@ GROUP BY 1, 2, 3, 4, 5""", {"since": since})
     days = sorted({d for d, _ in compute} | {d for d, _ in attributed} | set(run.currency_rows)
                   | {d for d, m in run.metering.items() if "WAREHOUSE_METERING" in m})
     price = None if run.currency_mode else run.credit_price()
+    if run.hold:
+        ctx.note("warehouse lines held: the currency view failed this run (the next run writes them)")
     for d in days:
-        if d < start:
+        if d < start or not run.billable(d):
             continue
         whs = sorted({w for (dd, w) in compute if dd == d} | {w for (dd, w) in attributed if dd == d})
         c_parts: list[Part] = []
@@ -520,6 +541,8 @@ FROM {DB}.ACCOUNT_USAGE.DATABASE_STORAGE_USAGE_HISTORY WHERE USAGE_DATE >= %(sin
         run.watermark(scope, v, datetime(d.year, d.month, d.day, tzinfo=UTC) + timedelta(days=1))
     price = run.storage_price()
     for d in sorted(parts):
+        if not run.billable(d):
+            continue
         if run.currency_mode:
             if d in run.currency_days:
                 continue     # the currency view's storage rows are that day's bill (usage_in_currency scope)
@@ -547,9 +570,11 @@ def collect(ctx: Any) -> Iterable[CostRecord | MetricPoint]:
     acct = run.account
     ctx.clients.run = run
     if ctx.config.currency_usage:
-        with ctx.scope(f"{acct}/usage_in_currency"):
+        with ctx.scope(f"{acct}/usage_in_currency") as st:
             yield from usage_in_currency(run, f"{acct}/usage_in_currency")
-    if not run.currency_mode:
+        # failed for another reason than a missing grant: writing credits-priced lines now would mix two bills
+        run.hold = bool(st.errors)
+    if not run.hold and not run.currency_mode:
         with ctx.scope(f"{acct}/metering_daily"):
             yield from metering_daily(run, f"{acct}/metering_daily")
     with ctx.scope(f"{acct}/warehouses"):
