@@ -198,8 +198,15 @@ def _points(kind: str, items: list[Any], now: datetime, ws: str) -> Iterator[Met
 
 # ---------------------------------------------------------------- billed and estimated
 
+SETTLED_AFTER = timedelta(days=3)       # a day this old is billed even if the table has no newer usage (idle)
+
+
 def _settled(day: date, now: datetime, high_water: datetime | None, settle_hours: int) -> bool:
+    """Billed once the table holds usage past the day's end and ``settle_hours`` passed (or 3 days did: an
+    account without newer usage has no later row to show the table caught up)."""
     end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    if now >= end + SETTLED_AFTER:
+        return True
     return now >= end + timedelta(hours=settle_hours) and high_water is not None and high_water >= end
 
 
