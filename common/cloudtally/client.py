@@ -206,6 +206,24 @@ class Client:
     def summary(self, **params: Any) -> dict[str, Any]:
         return self.request("GET", "/v1/costs/summary", params=params)[0]
 
+    # the OpenFinOps hub's data-platform queries (cloudtally.api.data_platforms)
+    def databricks_costs_by_category(self, *, hours_lookback: int | None = None, start: str | None = None,
+                                     end: str | None = None, currency: str | None = None) -> dict[str, Any]:
+        return self.request("GET", "/v1/platforms/databricks/costs-by-category", params={
+            "hours_lookback": hours_lookback, "from": start, "to": end, "currency": currency})[0]
+
+    def databricks_job_costs(self, hours_lookback: int = 24) -> dict[str, Any]:
+        return self.request("GET", "/v1/platforms/databricks/job-costs", params={"hours_lookback": hours_lookback})[0]
+
+    def snowflake_warehouse_costs(self, hours_lookback: int = 24) -> dict[str, Any]:
+        return self.request("GET", "/v1/platforms/snowflake/warehouse-costs",
+                            params={"hours_lookback": hours_lookback})[0]
+
+    def snowflake_storage_metrics(self, *, account: str | None = None, storage_pricing: str | None = None
+                                  ) -> dict[str, Any]:
+        return self.request("GET", "/v1/platforms/snowflake/storage",
+                            params={"account": account, "storage_pricing": storage_pricing})[0]
+
 
 def _error_of(payload: bytes) -> dict[str, Any]:
     try:

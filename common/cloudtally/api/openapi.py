@@ -189,6 +189,8 @@ def operations() -> dict[str, dict[str, Any]]:
     ops["exportFocus"] = openapi_operation()["get"]
     from .saas_costs import openapi as saas_openapi
     ops.update(saas_openapi())
+    from .data_platforms import openapi_operations as data_platform_operations
+    ops.update(data_platform_operations())
     return ops
 
 

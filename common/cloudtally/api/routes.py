@@ -105,6 +105,14 @@ ROUTES: list[Route] = [
     _r("DELETE", "/v1/budgets/{budget_id}", "admin", "deleteBudget", f"{H}:delete_budget"),
     _r("GET", "/v1/anomalies", "read", "listAnomalies", f"{H}:list_anomalies"),
     _r("POST", "/v1/anomalies/{anomaly_id}/expected", "admin", "markAnomalyExpected", f"{H}:mark_anomaly_expected"),
+    # the OpenFinOps hub's data-platform queries
+    _r("GET", "/v1/platforms/databricks/costs-by-category", "read", "databricksCostsByCategory",
+       "cloudtally.api.data_platforms:databricks_costs_by_category"),
+    _r("GET", "/v1/platforms/databricks/job-costs", "read", "databricksJobCosts",
+       "cloudtally.api.data_platforms:databricks_job_costs"),
+    _r("GET", "/v1/platforms/snowflake/warehouse-costs", "read", "snowflakeWarehouseCosts",
+       "cloudtally.api.data_platforms:snowflake_warehouse_costs"),
+    _r("GET", "/v1/platforms/snowflake/storage", "read", "snowflakeStorage", "cloudtally.api.data_platforms:snowflake_storage"),
     # the OpenFinOps agents' paths
     _r("POST", "/api/v1/agents/register", "ingest", "registerAgent", f"{H}:register_agent", any_content=True),
     _r("POST", "/api/v1/telemetry/ingest", "ingest", "telemetryIngest", f"{H}:telemetry_ingest", any_content=True),

@@ -55,6 +55,10 @@ def add_commands(sub: Any) -> None:
     aws.set_defaults(func=_agent_aws)
     from ..agents.saas_services_telemetry_agent import add_agent_command as add_saas_agent
     add_saas_agent(asub)
+    from ..agents.databricks_telemetry_agent import add_agent_command as add_databricks_agent
+    from ..agents.snowflake_telemetry_agent import add_agent_command as add_snowflake_agent
+    add_databricks_agent(asub)
+    add_snowflake_agent(asub)
 
 
 def _collect(args: argparse.Namespace) -> int:

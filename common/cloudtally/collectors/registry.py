@@ -42,6 +42,8 @@ MODULES: list[str] = [
     "cloudtally.providers.redis_cloud.collector",
     "cloudtally.providers.github.collector",
     "cloudtally.providers.datadog.collector",
+    "cloudtally.providers.databricks.collector",
+    "cloudtally.providers.snowflake.collector",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
