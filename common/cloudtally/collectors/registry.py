@@ -39,6 +39,7 @@ ENTRY_POINT_GROUP = "cloudtally.collectors"
 MODULES: list[str] = [
     "cloudtally.providers.aws.collector",
     "cloudtally.providers.aws.billing_export",
+    "cloudtally.providers.gcp.collector",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")

@@ -1,0 +1,1 @@
+"""gcp: see :mod:`cloudtally.providers` (this package imports nothing on its own)."""
