@@ -401,7 +401,8 @@ def _billed_due(ctx: Any, scope: str) -> bool:
 
 
 def _bytes(ctx: Any, table: str, result_bytes: int) -> MetricPoint:
-    ctx.clients.bytes_billed = getattr(ctx.clients, "bytes_billed", 0) + result_bytes
+    if hasattr(ctx.clients, "bytes_billed"):
+        ctx.clients.bytes_billed += result_bytes
     return MetricPoint(name="gcp.bigquery.total_bytes_billed", value=Decimal(result_bytes), timestamp=ctx.now,
                        unit="Bytes", dimensions={"table": table, "collector": "gcp"}, source="gcp")
 

@@ -94,6 +94,7 @@ class GcpClients:
         self.max_attempts, self.sleep, self.timeout_s = max_attempts, sleep, timeout_s
         self._ctx: Any = None
         self.calls: dict[str, int] = {}
+        self.bytes_billed = 0            # BigQuery totalBytesBilled of the run's queries
 
     def bind(self, ctx: Any) -> None:
         """Count calls into a collector run's context (``ctx.count_call``)."""
@@ -159,14 +160,17 @@ def _error(resp: Any, service: str, operation: str) -> GoogleApiError:
                           operation=operation, reason=reason, retry_after=retry_after)
 
 
-def read_secret(project: str, name: str, *, clients: GcpClients | None = None) -> str:
-    """The latest version of a Secret Manager secret, as text (the function's platform fetcher)."""
+def read_secret(project: str, name: str, *, clients: GcpClients | None = None) -> str | None:
+    """The latest version of a Secret Manager secret, as text (the function's platform fetcher); None when
+    the secret does not exist (the caller's error names every place it looked)."""
     from .errors import to_provider_error
     c = clients or GcpClients()
     try:
         doc = c.get("secretmanager", "projects.secrets.versions.access",
                     f"/v1/projects/{project}/secrets/{name}/versions/latest:access")
     except GoogleApiError as e:
+        if e.http_status == 404:
+            return None
         raise to_provider_error(e) from e
     data = (doc.get("payload") or {}).get("data")
     if not isinstance(data, str):
