@@ -208,7 +208,9 @@ class BigQuery:
         return tree.sql(dialect="duckdb"), refs, idents
 
     def _bytes(self, refs: list[tuple[str, list[str]]], idents: set[str], params: dict[str, Any]) -> tuple[int, int]:
-        processed = billed = 0
+        """(bytes processed, bytes billed): each table reference reads its columns of the partitions it keeps;
+        billed rounds up to a MiB, with at least 10 MiB per table the query references."""
+        processed = 0
         for table, preds in refs:
             meta = self.tables[table]
             exprs = [e for n, t, m in meta["schema"] if n.lower() in idents
@@ -217,10 +219,10 @@ class BigQuery:
                 continue
             where = f"WHERE {' AND '.join(preds)}" if preds else ""
             used = {k: v for k, v in params.items() if f"${k}" in where}
-            n = self._run(f"SELECT COALESCE(SUM({' + '.join(exprs)}), 0) FROM {meta['local']} {where}", used)[1][0][0]
-            processed += int(n)
-            billed += max(10 * MIB, math.ceil(int(n) / MIB) * MIB)
-        return processed, billed
+            processed += int(self._run(f"SELECT COALESCE(SUM({' + '.join(exprs)}), 0) FROM {meta['local']} {where}",
+                                       used)[1][0][0])
+        tables = len({t for t, _ in refs})
+        return processed, max(10 * MIB * tables, math.ceil(processed / MIB) * MIB) if tables else 0
 
     def _run(self, sql: str, params: dict[str, Any]) -> tuple[list[tuple[str, str]], list[tuple]]:
         """One statement on a cursor of its own (DuckDB connections are not shared across threads)."""
