@@ -226,7 +226,7 @@ def monitoring_pull(ctx: Any, est: inv.Estimator, project: str, instances: list[
         yield from mon.points(results.get(key, []), instance_dims)
     yield from _run_usage(est, project, run, results)
     yield from _function_usage(est, project, gen1, results)
-    yield from _bucket_usage(est, project, buckets, results)
+    yield from _bucket_usage(est, project, buckets, results, Decimal(period_s) / Decimal(3600))
 
 
 def _per_day(series: list[mon.Series], *label_names: str) -> dict[tuple, dict[date, tuple[Decimal, Decimal | None]]]:
@@ -310,8 +310,9 @@ def _function_usage(est: inv.Estimator, project: str, functions: list[inv.Functi
 
 
 def _bucket_usage(est: inv.Estimator, project: str, buckets: dict[str, dict[str, Any]],
-                  results: dict[str, list[mon.Series]]) -> Iterator[CostRecord | MetricPoint]:
-    """Cloud Storage: the day's mean bytes per storage class, as GiB-months of that day."""
+                  results: dict[str, list[mon.Series]], hours: Decimal) -> Iterator[CostRecord | MetricPoint]:
+    """Cloud Storage: the period's mean bytes per storage class, as GiB-months of the period (a day, or the
+    agent's window)."""
     if not buckets:
         return
     series = results.get("storage_bytes", [])
@@ -327,7 +328,7 @@ def _bucket_usage(est: inv.Estimator, project: str, buckets: dict[str, dict[str,
             continue
         for day, (mean_bytes, _) in sorted(days.items()):
             gib = CONTEXT.divide(mean_bytes, GIB)
-            qty = inv.q(CONTEXT.multiply(gib, inv.month_fraction(inv.Day(day, Decimal(24)))))
+            qty = inv.q(CONTEXT.multiply(gib, inv.month_fraction(inv.Day(day, hours))))
             yield est.record(service="storage", day=day, region=region, resource_id=f"//storage.googleapis.com/{name}",
                              resource_name=name, resource_type=cls, price=price, quantity=qty, line=cls,
                              tags=inv.labels(b.get("labels")), description=f"Cloud Storage {cls} {region}: mean bytes")
