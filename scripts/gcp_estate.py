@@ -31,7 +31,11 @@ DETAILED_TABLE = "acme-billing.billing_export.gcp_billing_export_resource_v1_01A
 FOCUS_TABLE = "acme-billing.gcp_billing_immutable_01A2B3_C4D5E6_F7A8B9_US.gcp_billing_export_focus_01A2B3_C4D5E6_F7A8B9"
 PROJECTS = {"acme-prod": ("415104041262", "Acme Production"), "acme-data": ("283671093551", "Acme Data")}
 ZONE = "us-central1-a"
-CREATED = "2026-09-01T08:00:00.000-07:00"
+_CREATED = ["2026-09-01T08:00:00.000-07:00"]     # when the estate's resources were created (demo_estate sets it)
+
+
+def created() -> str:
+    return _CREATED[0]
 
 
 def _ts(d: datetime) -> str:
@@ -40,10 +44,10 @@ def _ts(d: datetime) -> str:
 
 def instance(project: str, name: str, iid: int, machine_type: str, *, zone: str = ZONE, status: str = "RUNNING",
              labels: dict[str, str] | None = None, spot: bool = False, gpus: list[tuple[str, int]] | None = None,
-             started: str = CREATED) -> dict[str, Any]:
+             started: str | None = None) -> dict[str, Any]:
     base = f"https://www.googleapis.com/compute/v1/projects/{project}/zones/{zone}"
     inst: dict[str, Any] = {
-        "kind": "compute#instance", "id": str(iid), "creationTimestamp": CREATED, "name": name,
+        "kind": "compute#instance", "id": str(iid), "creationTimestamp": created(), "name": name,
         "machineType": f"{base}/machineTypes/{machine_type}", "status": status, "zone": base,
         "networkInterfaces": [{"network": f"https://www.googleapis.com/compute/v1/projects/{project}/global/networks/default",
                                "networkIP": f"10.128.0.{iid % 250}", "name": "nic0"}],
@@ -52,7 +56,7 @@ def instance(project: str, name: str, iid: int, machine_type: str, *, zone: str 
         "scheduling": {"onHostMaintenance": "TERMINATE" if (gpus or spot) else "MIGRATE", "automaticRestart": not spot,
                        "preemptible": False, "provisioningModel": "SPOT" if spot else "STANDARD"},
         "labels": labels or {}, "selfLink": f"{base}/instances/{name}", "cpuPlatform": "Intel Cascade Lake",
-        "lastStartTimestamp": started,
+        "lastStartTimestamp": started or created(),
     }
     if status != "RUNNING":
         inst["lastStopTimestamp"] = "2026-11-20T10:00:00.000-08:00"
@@ -66,7 +70,7 @@ def disk(project: str, name: str, did: int, size: int, dtype: str = "pd-balanced
          region: str | None = None, labels: dict[str, str] | None = None) -> dict[str, Any]:
     loc = f"regions/{region}" if region else f"zones/{ZONE}"
     base = f"https://www.googleapis.com/compute/v1/projects/{project}/{loc}"
-    d: dict[str, Any] = {"kind": "compute#disk", "id": str(did), "creationTimestamp": CREATED, "name": name,
+    d: dict[str, Any] = {"kind": "compute#disk", "id": str(did), "creationTimestamp": created(), "name": name,
                          "sizeGb": str(size), "status": "READY", "type": f"{base}/diskTypes/{dtype}",
                          "selfLink": f"{base}/disks/{name}", "labels": labels or {},
                          "users": [f"https://www.googleapis.com/compute/v1/projects/{project}/zones/{ZONE}/instances/{u}"
@@ -93,7 +97,7 @@ def gke_cluster(project: str, name: str, pools: list[dict[str, Any]], labels: di
     loc = "us-central1"
     return _asset(project, "container.googleapis.com/Cluster",
                   f"//container.googleapis.com/projects/{project}/locations/{loc}/clusters/{name}", loc, {
-                      "name": name, "location": loc, "status": "RUNNING", "createTime": "2026-09-01T15:00:00+00:00",
+                      "name": name, "location": loc, "status": "RUNNING", "createTime": created(),
                       "currentMasterVersion": "1.31.4-gke.1256000", "currentNodeCount": sum(p["count"] for p in pools),
                       "resourceLabels": labels, "autopilot": {},
                       "selfLink": f"https://container.googleapis.com/v1/projects/{project}/locations/{loc}/clusters/{name}",
@@ -142,7 +146,7 @@ def sql_instance(project: str, name: str, tier: str, version: str, *, ha: bool, 
                   f"//cloudsql.googleapis.com/projects/{project}/instances/{name}", "us-central1", {
                       "kind": "sql#instance", "name": name, "project": project, "databaseVersion": version,
                       "region": "us-central1", "gceZone": "us-central1-c", "state": "RUNNABLE",
-                      "createTime": "2026-09-01T12:00:00.000Z", "instanceType": "CLOUD_SQL_INSTANCE",
+                      "createTime": created(), "instanceType": "CLOUD_SQL_INSTANCE",
                       "settings": {"tier": tier, "edition": edition, "availabilityType": "REGIONAL" if ha else "ZONAL",
                                    "dataDiskSizeGb": str(size_gb), "dataDiskType": disk, "activationPolicy": "ALWAYS",
                                    "userLabels": labels, "pricingPlan": "PER_USE",
@@ -153,7 +157,7 @@ def bucket(project: str, name: str, location: str, storage_class: str, labels: d
     return _asset(project, "storage.googleapis.com/Bucket", f"//storage.googleapis.com/{name}", location.lower(), {
         "kind": "storage#bucket", "id": name, "name": name, "projectNumber": PROJECTS[project][0],
         "location": location, "locationType": "multi-region" if location in ("US", "EU", "ASIA") else "region",
-        "storageClass": storage_class, "timeCreated": "2026-09-01T12:00:00.000Z", "labels": labels}, "v1", "Bucket")
+        "storageClass": storage_class, "timeCreated": created(), "labels": labels}, "v1", "Bucket")
 
 
 def _series(metric: str, resource: str, mlabels: dict[str, str], rlabels: dict[str, str], *, kind: str = "GAUGE",
@@ -195,7 +199,9 @@ def instance_series(project: str, inst: dict[str, Any], k: int) -> list[dict[str
 
 
 def demo_estate(now: datetime) -> dict[str, Any]:
-    """The demo / replay estate (resources in the APIs' shapes and their Monitoring series)."""
+    """The demo / replay estate (resources in the APIs' shapes and their Monitoring series), created 105 days
+    before ``now`` (so it looks the same on any date)."""
+    _CREATED[0] = (now - timedelta(days=105)).astimezone(timezone(timedelta(hours=-8))).isoformat(timespec="milliseconds")
     P, D = "acme-prod", "acme-data"
     insts: list[dict[str, Any]] = []
     n = iter(range(4811111111111111000, 4811111111111112000))
