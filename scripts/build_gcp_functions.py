@@ -24,7 +24,6 @@ import sys
 import tempfile
 import time
 import tomllib
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +36,6 @@ BUILD = ROOT / "build" / "gcp"
 LOCK = ROOT / "requirements" / "gcp-functions.lock.txt"
 PY_VERSION = deploy.PYTHON_RUNTIME.removeprefix("python")       # "312" -> resolve for 3.12
 PLATFORM = "manylinux2014_x86_64"
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 EXCLUDE = ("__pycache__", "*.pyc")
 
 
@@ -93,15 +91,9 @@ def build(out: Path, pls: list, deployment_file: Path | None) -> Path:
 
 
 def make_zip(src: Path) -> Path:
-    """A deterministic zip (sorted entries, fixed times and modes): the same tree gives the same bytes."""
-    path = src.parent / "source.zip"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-        for f in sorted(p for p in src.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo(f.relative_to(src).as_posix(), ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, f.read_bytes())
-    return path
+    """``source.zip`` beside the bundle: the Lambda builds' deterministic zip (same tree, same bytes)."""
+    from build_lambdas import make_zip as deterministic_zip
+    return deterministic_zip(src)
 
 
 PROBE = r"""

@@ -392,13 +392,19 @@ def _pool_points(ctx: Any, project: str, cluster: dict[str, Any], instances: lis
 
 
 # ---------------------------------------------------------------------------------------------- billed
-def _billed_due(ctx: Any, scope: str) -> bool:
-    if ctx.fixed_window:
-        return True
-    if not ctx.due(scope, "pull", ctx.config.billing_interval_hours):
-        return False
-    ctx.set_mark(scope, "pull", ctx.now)
-    return True
+def _billed_pull(ctx: Any, scope: str, table: str) -> tuple[Any, Any] | None:
+    """(window, query function) when the scope's interval-gated pull is due, else None."""
+    if not ctx.fixed_window:
+        if not ctx.due(scope, "pull", ctx.config.billing_interval_hours):
+            return None
+        ctx.set_mark(scope, "pull", ctx.now)
+    cfg: GcpConfig = ctx.config
+    project = cfg.billing_query_project or table.split(".", 1)[0]
+
+    def query(sql: str, params: dict[str, Any]) -> bq.QueryResult:
+        return bq.run_query(ctx.clients, project, sql, params, location=cfg.billing_location,
+                            max_bytes_billed=cfg.max_bytes_billed, page_size=cfg.query_page_size)
+    return ctx.window_for(scope), query
 
 
 def _bytes(ctx: Any, table: str, result_bytes: int) -> MetricPoint:
@@ -410,26 +416,21 @@ def _bytes(ctx: Any, table: str, result_bytes: int) -> MetricPoint:
 
 def billing_export_records(ctx: Any, table: str) -> Iterator[CostRecord | MetricPoint]:
     """The standard or detailed export: the usage days touched since the window start, re-aggregated whole."""
-    cfg: GcpConfig = ctx.config
     scope = f"billing-export/{table}"
-    if not _billed_due(ctx, scope):
+    pull = _billed_pull(ctx, scope, table)
+    if pull is None:
         return
-    w = ctx.window_for(scope)
-    project = cfg.billing_query_project or table.split(".", 1)[0]
-    today = day_floor(ctx.now)
-    floor = today - timedelta(days=cfg.max_backfill_days)
-    export_from = min(w.start, today) if not ctx.fixed_window else w.start
-    kw = dict(location=cfg.billing_location, max_bytes_billed=cfg.max_bytes_billed, page_size=cfg.query_page_size)
-    touched = bq.run_query(ctx.clients, project, bq.touched_days_sql(table),
-                           {"export_from": export_from, "usage_floor": floor}, **kw)
+    w, query = pull
+    floor = day_floor(ctx.now) - timedelta(days=ctx.config.max_backfill_days)
+    touched = query(bq.touched_days_sql(table), {"export_from": w.start, "usage_floor": floor})
     days = sorted(r["usage_day"] for r in touched.rows if r.get("usage_day"))
     total = touched.bytes_billed
     rows: list[dict[str, Any]] = []
     if days:
         first = date.fromisoformat(days[0])
         usage_from = datetime(first.year, first.month, first.day, tzinfo=UTC)
-        agg = bq.run_query(ctx.clients, project, bq.aggregate_sql(table),
-                           {"scan_from": usage_from - timedelta(days=1), "usage_from": usage_from, "days": days}, **kw)
+        agg = query(bq.aggregate_sql(table), {"scan_from": usage_from - timedelta(days=1), "usage_from": usage_from,
+                                              "days": days})
         rows, total = agg.rows, total + agg.bytes_billed
     marker = max((bq.export_marker(r.get("last_export_us")) or "" for r in touched.rows), default="")
     if marker:
@@ -442,17 +443,13 @@ def billing_export_records(ctx: Any, table: str) -> Iterator[CostRecord | Metric
 
 def focus_export_records(ctx: Any, table: str) -> Iterator[CostRecord | MetricPoint]:
     """The FOCUS export (preview): the window's charge days re-read whole."""
-    cfg: GcpConfig = ctx.config
     scope = f"focus-export/{table}"
-    if not _billed_due(ctx, scope):
+    pull = _billed_pull(ctx, scope, table)
+    if pull is None:
         return
-    w = ctx.window_for(scope)
-    project = cfg.billing_query_project or table.split(".", 1)[0]
+    w, query = pull
     usage_to = day_floor(w.end) + timedelta(days=1) if w.end != day_floor(w.end) else w.end
-    res = bq.run_query(ctx.clients, project, bq.focus_sql(table), {"usage_from": day_floor(w.start),
-                                                                   "usage_to": usage_to},
-                       location=cfg.billing_location, max_bytes_billed=cfg.max_bytes_billed,
-                       page_size=cfg.query_page_size)
+    res = query(bq.focus_sql(table), {"usage_from": day_floor(w.start), "usage_to": usage_to})
     ctx.note(f"{len(res.rows)} FOCUS daily groups; total_bytes_billed={res.bytes_billed}")
     yield _bytes(ctx, table, res.bytes_billed)
     yield from bq.focus_records(res.rows)
