@@ -46,44 +46,75 @@ class GCPTelemetryAgent(TelemetryAgent):
     def __init__(self, openfinops_endpoint: str | None = None, project_id: str | None = None,
                  region: str = "us-central1", *, server_url: str | None = None, agent_id: str | None = None,
                  api_key_id: str | None = None, api_key_secret: str | None = None, clients: Any = None,
-                 config: dict[str, Any] | None = None, window_hours: int = 1, spool_dir: str | None = None):
-        super().__init__(openfinops_endpoint or server_url, api_key_id=api_key_id, api_key_secret=api_key_secret,
-                         spool_dir=spool_dir)
-        self.project_id = project_id or os.environ.get("GOOGLE_CLOUD_PROJECT") or self._detect_project(clients)
+                 config: dict[str, Any] | None = None, window_hours: int = 1, spool_dir: str | None = None,
+                 client: Any = None, env: Any = None, clock: Any = None):
+        environ = os.environ if env is None else env
+        project = project_id or environ.get("GOOGLE_CLOUD_PROJECT") or _detect_project(clients)
+        super().__init__(openfinops_endpoint or server_url, agent_id=agent_id, api_key_id=api_key_id,
+                         api_key_secret=api_key_secret, client=client, env=env, clock=clock, spool_dir=spool_dir,
+                         id_prefix=f"gcp-telemetry-{project}")
+        self.project_id = project
         self.region = region
-        self.agent_id = agent_id or f"gcp-telemetry-{self.project_id}-{self.hostname}"
         self.clients = clients
-        self.config = {"projects": [self.project_id], "billing_export_table": None, **(config or {})}
+        self.config = {"projects": [project], "billing_export_table": None, **(config or {})}
         self.window_hours = window_hours
-
-    @staticmethod
-    def _detect_project(clients: Any) -> str:
-        """The project Application Default Credentials name (the OpenFinOps docs: auto-detected)."""
-        if clients is None:
-            from ..providers.gcp.session import default_credentials
-            project = default_credentials()[1]
-            if project:
-                return project
-        raise ConfigError("GCPTelemetryAgent: no project: pass project_id, set GOOGLE_CLOUD_PROJECT, or use "
-                          "credentials that name one (gcloud config set project)")
+        self.last_summary: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"GCPTelemetryAgent({self.endpoint!r}, project_id={self.project_id!r}, region={self.region!r})"
 
-    def registration_config(self) -> dict[str, Any]:
-        return {"project_id": self.project_id, "window_hours": self.window_hours}
+    def registration(self) -> dict[str, Any]:
+        return {"region": self.region, "config": {"project_id": self.project_id, "window_hours": self.window_hours}}
+
+    def failed_scopes(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return list((self.last_summary or {}).get("failed_scopes") or [])
 
     def collect_telemetry_data(self, now: datetime | None = None) -> dict[str, Any]:
         """One collection over the last hour: the OpenFinOps payload (hourly cost per resource)."""
         from ..collectors import registry, runner
 
-        now = (now or datetime.now(UTC)).replace(microsecond=0)
+        now = (now or self.now()).replace(microsecond=0)
         window = runner.Window(now - timedelta(hours=self.window_hours), now)
         sink = runner.ListSink()
         self.last_summary = runner.run(registry.get("gcp"), sink=sink, clients=self.clients, config=self.config,
                                        now=now, window=window, logger=log)
         return build_payload(self.agent_id, self.project_id, self.region, now, window.hours,
                              list(sink.records.values()), sink.metrics, self.last_summary)
+
+
+def _detect_project(clients: Any) -> str:
+    """The project Application Default Credentials name (the OpenFinOps docs: auto-detected)."""
+    if clients is None:
+        from ..providers.gcp.session import default_credentials
+        project = default_credentials()[1]
+        if project:
+            return project
+    raise ConfigError("GCPTelemetryAgent: no project: pass project_id, set GOOGLE_CLOUD_PROJECT, or use "
+                      "credentials that name one (gcloud config set project)")
+
+
+def add_agent_command(asub: Any) -> None:
+    """``cloudtally agent gcp --openfinops-endpoint URL --project-id P --region R --interval 300 [--once]``."""
+    gcp = asub.add_parser("gcp", help="GCPTelemetryAgent: Compute Engine (GPUs), GKE, functions, Cloud SQL, Storage")
+    gcp.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint", default=None,
+                     help="server URL (CloudTally API or OpenFinOps server; default: CLOUDTALLY_API_URL, then "
+                          "OPENFINOPS_ENDPOINT, then http://localhost:8080)")
+    gcp.add_argument("--project-id", default=None, help="project (default: GOOGLE_CLOUD_PROJECT or the credentials')")
+    gcp.add_argument("--region", default="us-central1")
+    gcp.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
+    gcp.add_argument("--agent-id", default=None)
+    gcp.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    gcp.add_argument("--spool-dir", default=os.environ.get("CLOUDTALLY_SPOOL_DIR"),
+                     help="keep payloads the API does not take (outage) on disk and send them next time")
+    gcp.set_defaults(func=_run)
+
+
+def _run(args: Any) -> int:
+    from .. import agents
+    from .base import run_cli
+    agent = agents.GCPTelemetryAgent(openfinops_endpoint=args.endpoint, project_id=args.project_id,
+                                     region=args.region, agent_id=args.agent_id, spool_dir=args.spool_dir)
+    return run_cli(agent, once=args.once, interval=args.interval)
 
 
 def build_payload(agent_id: str, project: str, region: str, now: datetime, hours: Decimal, records: list[CostRecord],

@@ -30,6 +30,8 @@ def add_commands(sub: Any) -> None:
 
     a = sub.add_parser("agent", help="OpenFinOps-compatible telemetry agents")
     asub = a.add_subparsers(dest="agent", metavar="PROVIDER", required=True)
+    from ..agents.gcp_telemetry_agent import add_agent_command as add_gcp_agent
+    add_gcp_agent(asub)
     aws = asub.add_parser("aws", help="AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost")
     aws.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
                      default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
@@ -41,17 +43,6 @@ def add_commands(sub: Any) -> None:
     aws.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
                      help="keep payloads the API does not take (outage) on disk and send them next time")
     aws.set_defaults(func=_agent_aws)
-    gcp = asub.add_parser("gcp", help="GCPTelemetryAgent: Compute Engine (GPUs), GKE, functions, Cloud SQL, Storage")
-    gcp.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
-                     default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
-                     help="server URL (CloudTally API or OpenFinOps server)")
-    gcp.add_argument("--project-id", default=None, help="project (default: from Application Default Credentials)")
-    gcp.add_argument("--region", default="us-central1")
-    gcp.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
-    gcp.add_argument("--agent-id", default=None)
-    gcp.add_argument("--once", action="store_true", help="collect and send once, then exit")
-    gcp.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR))
-    gcp.set_defaults(func=_agent_gcp)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -99,20 +90,6 @@ def _agent_aws(args: argparse.Namespace) -> int:
         raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
     agent = AWSTelemetryAgent(openfinops_endpoint=args.endpoint, aws_region=args.region, agent_id=args.agent_id,
                               spool_dir=args.spool_dir)
-    return _agent_loop(agent, args)
-
-
-def _agent_gcp(args: argparse.Namespace) -> int:
-    from ..agents import GCPTelemetryAgent
-
-    if not args.endpoint:
-        raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
-    agent = GCPTelemetryAgent(openfinops_endpoint=args.endpoint, project_id=args.project_id, region=args.region,
-                              agent_id=args.agent_id, spool_dir=args.spool_dir)
-    return _agent_loop(agent, args)
-
-
-def _agent_loop(agent: Any, args: argparse.Namespace) -> int:
     if not agent.register_agent():
         print("error: agent registration failed", file=sys.stderr)
         return 3

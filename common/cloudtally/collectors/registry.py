@@ -37,9 +37,9 @@ ENTRY_POINT_GROUP = "cloudtally.collectors"
 
 # modules that register built-in collectors (imported lazily: listing the registry imports no SDK)
 MODULES: list[str] = [
+    "cloudtally.providers.gcp.collector",
     "cloudtally.providers.aws.collector",
     "cloudtally.providers.aws.billing_export",
-    "cloudtally.providers.gcp.collector",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
