@@ -120,4 +120,5 @@ def main() -> int:
 if __name__ == "__main__":
     code = main()
     import demo_gcp   # the gcp collector (cloud-functions): emulated Google APIs, through its Cloud Functions entry point
-    sys.exit(code or demo_gcp.main(clock_from_env().now()))
+    gcp = demo_gcp.main(clock_from_env().now())
+    sys.exit(code or gcp)
