@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from cloudtally.agents import GCPTelemetryAgent
+from cloudtally.agents import gcp_telemetry_agent as gcp_agent_mod
+from cloudtally.agents.gcp_telemetry_agent import GCPTelemetryAgent
 from cloudtally.api import openfinops
 from cloudtally.errors import ConfigError
 from cloudtally.providers.gcp.session import GcpClients
@@ -79,8 +80,7 @@ def test_cli_agent_gcp_takes_the_docs_flags(monkeypatch):
         def run_once(self):
             return True
 
-    import cloudtally.agents as agents
-    monkeypatch.setattr(agents, "GCPTelemetryAgent", Fake)
+    monkeypatch.setattr(gcp_agent_mod, "GCPTelemetryAgent", Fake)
     rc = cli.main(["agent", "gcp", "--openfinops-endpoint", "http://x:8080", "--project-id", "p1", "--region",
                    "europe-west1", "--interval", "300", "--once"])
     assert rc == 0 and seen["project_id"] == "p1" and seen["region"] == "europe-west1"
@@ -91,7 +91,7 @@ def test_the_readme_agent_example_runs(monkeypatch):
     """The README's GCPTelemetryAgent snippet, against the emulator (one cycle instead of a loop)."""
     import re
 
-    import cloudtally.agents as agents
+    agents = gcp_agent_mod
     from tests.gcp_support import ROOT
     text = (ROOT / "README.md").read_text()
     (block,) = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "GCPTelemetryAgent(" in b]

@@ -110,10 +110,9 @@ def add_agent_command(asub: Any) -> None:
 
 
 def _run(args: Any) -> int:
-    from .. import agents
     from .base import run_cli
-    agent = agents.GCPTelemetryAgent(openfinops_endpoint=args.endpoint, project_id=args.project_id,
-                                     region=args.region, agent_id=args.agent_id, spool_dir=args.spool_dir)
+    agent = GCPTelemetryAgent(openfinops_endpoint=args.endpoint, project_id=args.project_id, region=args.region,
+                              agent_id=args.agent_id, spool_dir=args.spool_dir)
     return run_cli(agent, once=args.once, interval=args.interval)
 
 
