@@ -27,9 +27,9 @@ for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
 
 
 def import_ms() -> tuple[float, list[str]]:
-    code = ("import sys, time; t = time.perf_counter(); import cloudtally.providers.aws.collector; "
+    code = ("import sys, time; before = set(sys.modules); t = time.perf_counter(); import cloudtally.providers.aws.collector; "
             "ms = (time.perf_counter() - t) * 1000; "
-            "bad = sorted({m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
+            "bad = sorted({m.split('.')[0] for m in set(sys.modules) - before if m.split('.')[0] in "
             "('boto3', 'azure', 'google', 'databricks', 'snowflake')}); print(ms, ','.join(bad))")
     runs = []
     bad: list[str] = []

@@ -128,4 +128,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    import demo_gcp   # the gcp collector (cloud-functions): emulated Google APIs, through its Cloud Functions entry point
+    gcp = demo_gcp.main(clock_from_env().now())
+    sys.exit(code or gcp)

@@ -41,6 +41,8 @@ def add_commands(sub: Any) -> None:
 
     a = sub.add_parser("agent", help="OpenFinOps-compatible telemetry agents")
     asub = a.add_subparsers(dest="agent", metavar="PROVIDER", required=True)
+    from ..agents.gcp_telemetry_agent import add_agent_command as add_gcp_agent
+    add_gcp_agent(asub)
     aws = asub.add_parser("aws", help="AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost")
     aws.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
                      default=None,

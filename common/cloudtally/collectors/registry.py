@@ -36,6 +36,7 @@ ENTRY_POINT_GROUP = "cloudtally.collectors"
 
 # modules that register built-in collectors (imported lazily: listing the registry imports no SDK)
 MODULES: list[str] = [
+    "cloudtally.providers.gcp.collector",
     "cloudtally.providers.aws.collector",
     "cloudtally.providers.aws.billing_export",
     "cloudtally.providers.atlas.collector",
