@@ -139,3 +139,19 @@ def run_cli(agent: TelemetryAgent, *, once: bool, interval: int) -> int:
         return 0 if agent.run_once() else 1
     agent.run_continuous(interval_seconds=interval)
     return 0
+
+
+def agent_parser(asub: Any, name: str, help: str, *, interval: int = 300, spool: bool = True) -> Any:
+    """The ``cloudtally agent <name>`` subcommand with the flags every agent takes (``--openfinops-endpoint``,
+    ``--interval``, ``--agent-id``, ``--once``, ``--spool-dir``); the caller adds its own."""
+    p = asub.add_parser(name, help=help)
+    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint", default=None,
+                   help="server URL (CloudTally API or OpenFinOps server; default: CLOUDTALLY_API_URL, then "
+                        "OPENFINOPS_ENDPOINT, then http://localhost:8080)")
+    p.add_argument("--interval", type=int, default=interval, help=f"seconds between collections (default {interval})")
+    p.add_argument("--agent-id", default=None)
+    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    if spool:
+        p.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
+                       help="keep payloads the API does not take (outage) on disk and send them next time")
+    return p

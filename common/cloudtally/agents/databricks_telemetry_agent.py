@@ -20,10 +20,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .. import config as ct_config
 from ..money import CONTEXT, ZERO
 from . import platform_run
-from .base import TelemetryAgent, run_cli
+from .base import TelemetryAgent, agent_parser, run_cli
 
 
 def _sum(recs: list[Any]) -> Decimal:
@@ -162,20 +161,13 @@ class DatabricksTelemetryAgent(TelemetryAgent):
 
 def add_agent_command(asub: Any) -> None:
     """``cloudtally agent databricks ...`` (the OpenFinOps docs' flags and variables)."""
-    p = asub.add_parser("databricks", help="DatabricksTelemetryAgent: clusters, job runs, SQL warehouses (DBU cost)")
-    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint", default=None,
-                   help="server URL (default: CLOUDTALLY_API_URL, then OPENFINOPS_ENDPOINT, then http://localhost:8080)")
+    p = agent_parser(asub, "databricks", "DatabricksTelemetryAgent: clusters, job runs, SQL warehouses (DBU cost)")
     p.add_argument("--databricks-host", default=os.environ.get("DATABRICKS_HOST"), help="workspace URL (DATABRICKS_HOST)")
     p.add_argument("--databricks-token", default=os.environ.get("DATABRICKS_TOKEN"),
                    help="personal access token (DATABRICKS_TOKEN; prefer the variable: flags show in ps)")
     p.add_argument("--workspace-name", default=None)
     p.add_argument("--warehouse-id", default=os.environ.get("DATABRICKS_WAREHOUSE_ID"),
                    help="SQL warehouse that reads system.billing (DATABRICKS_WAREHOUSE_ID)")
-    p.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
-    p.add_argument("--agent-id", default=None)
-    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
-    p.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
-                   help="keep payloads the API does not take (outage) on disk and send them next time")
     p.set_defaults(func=_cli)
 
 

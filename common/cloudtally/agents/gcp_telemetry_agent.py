@@ -21,9 +21,9 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import ConfigError
-from ..focus import UTC, CostRecord, MetricPoint
+from ..focus import CostRecord, MetricPoint
 from ..money import CONTEXT, ZERO
-from .base import TelemetryAgent
+from .base import TelemetryAgent, agent_parser, run_cli
 
 log = logging.getLogger("cloudtally.agents.gcp")
 # ServiceName of the collector's estimates -> (payload section, list, id field)
@@ -95,22 +95,13 @@ def _detect_project(clients: Any) -> str:
 
 def add_agent_command(asub: Any) -> None:
     """``cloudtally agent gcp --openfinops-endpoint URL --project-id P --region R --interval 300 [--once]``."""
-    gcp = asub.add_parser("gcp", help="GCPTelemetryAgent: Compute Engine (GPUs), GKE, functions, Cloud SQL, Storage")
-    gcp.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint", default=None,
-                     help="server URL (CloudTally API or OpenFinOps server; default: CLOUDTALLY_API_URL, then "
-                          "OPENFINOPS_ENDPOINT, then http://localhost:8080)")
+    gcp = agent_parser(asub, "gcp", "GCPTelemetryAgent: Compute Engine (GPUs), GKE, functions, Cloud SQL, Storage")
     gcp.add_argument("--project-id", default=None, help="project (default: GOOGLE_CLOUD_PROJECT or the credentials')")
     gcp.add_argument("--region", default="us-central1")
-    gcp.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
-    gcp.add_argument("--agent-id", default=None)
-    gcp.add_argument("--once", action="store_true", help="collect and send once, then exit")
-    gcp.add_argument("--spool-dir", default=os.environ.get("CLOUDTALLY_SPOOL_DIR"),
-                     help="keep payloads the API does not take (outage) on disk and send them next time")
     gcp.set_defaults(func=_run)
 
 
 def _run(args: Any) -> int:
-    from .base import run_cli
     agent = GCPTelemetryAgent(openfinops_endpoint=args.endpoint, project_id=args.project_id, region=args.region,
                               agent_id=args.agent_id, spool_dir=args.spool_dir)
     return run_cli(agent, once=args.once, interval=args.interval)

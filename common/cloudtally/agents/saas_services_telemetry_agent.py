@@ -32,7 +32,7 @@ from ..client import Client
 from ..errors import CloudTallyError, ConfigError
 from ..focus import UTC, CostRecord, MetricPoint, day_floor
 from ..money import CONTEXT, ZERO
-from .base import AGENT_VERSION, TelemetryAgent, run_cli  # noqa: F401 (AGENT_VERSION: re-export)
+from .base import AGENT_VERSION, TelemetryAgent, agent_parser, run_cli  # noqa: F401 (AGENT_VERSION: re-export)
 
 log = logging.getLogger("cloudtally.agents.saas")
 REDACTED = "***"
@@ -277,7 +277,7 @@ class SaaSServicesTelemetryAgent(TelemetryAgent):
             log.error("telemetry not sent: %s", e.message)
             return False
         if res.rejected:
-            log.warning("server rejected %d records", len(res.rejected))
+            log.warning("server rejected %d records: %s", len(res.rejected), res.rejected[:3])
         return not res.rejected
 
     def failed_scopes(self, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -291,16 +291,11 @@ class SaaSServicesTelemetryAgent(TelemetryAgent):
 
 def add_agent_command(asub: Any) -> None:
     """``cloudtally agent saas ...`` (registered by :mod:`cloudtally.collectors.cli`)."""
-    p = asub.add_parser("saas", help="SaaSServicesTelemetryAgent: MongoDB Atlas, Redis Cloud, GitHub, Datadog")
-    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
-                   default=None, help="server URL (default: CLOUDTALLY_API_URL, then OPENFINOPS_ENDPOINT, then "
-                                      "http://localhost:8080)")
+    p = agent_parser(asub, "saas", "SaaSServicesTelemetryAgent: MongoDB Atlas, Redis Cloud, GitHub, Datadog",
+                     interval=3600)
     p.add_argument("--config", help="JSON config file (the OpenFinOps keys; // comment lines allowed)")
     p.add_argument("--create-config", metavar="FILE", help="write a commented template to FILE and exit")
     p.add_argument("--print-config", action="store_true", help="print the effective config (secrets redacted) and exit")
-    p.add_argument("--interval", type=int, default=3600, help="seconds between collections (default 3600)")
-    p.add_argument("--agent-id", default=None)
-    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
     p.set_defaults(func=_cli)
 
 
@@ -313,7 +308,7 @@ def _cli(args: Any) -> int:
     if args.print_config:
         print(json.dumps(redacted(load_config(args.config)), indent=2))
         return 0
-    agent = SaaSServicesTelemetryAgent(args.endpoint, args.config, agent_id=args.agent_id)
+    agent = SaaSServicesTelemetryAgent(args.endpoint, args.config, agent_id=args.agent_id, spool_dir=args.spool_dir)
     if not agent.enabled():
         raise ConfigError(f"no service enabled in {args.config or 'the environment'}: set \"enabled\": true")
     return run_cli(agent, once=args.once, interval=args.interval)

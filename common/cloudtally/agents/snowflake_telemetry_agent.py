@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .. import config as ct_config
 from ..money import CONTEXT, ZERO
 from . import platform_run
-from .base import TelemetryAgent, run_cli
+from .base import TelemetryAgent, agent_parser, run_cli
 
 TB = Decimal(1024 ** 4)
 
@@ -162,18 +161,11 @@ class SnowflakeTelemetryAgent(TelemetryAgent):
 def add_agent_command(asub: Any) -> None:
     """``cloudtally agent snowflake ...`` (the OpenFinOps docs' flags; SNOWFLAKE_USER / SNOWFLAKE_PASSWORD /
     SNOWFLAKE_ACCOUNT, and SNOWFLAKE_PRIVATE_KEY for key-pair sign-in)."""
-    p = asub.add_parser("snowflake", help="SnowflakeTelemetryAgent: warehouse credits and cost, storage")
-    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint", default=None,
-                   help="server URL (default: CLOUDTALLY_API_URL, then OPENFINOPS_ENDPOINT, then http://localhost:8080)")
+    p = agent_parser(asub, "snowflake", "SnowflakeTelemetryAgent: warehouse credits and cost, storage")
     p.add_argument("--snowflake-account", default=os.environ.get("SNOWFLAKE_ACCOUNT"), help="SNOWFLAKE_ACCOUNT")
     p.add_argument("--snowflake-user", default=os.environ.get("SNOWFLAKE_USER"), help="SNOWFLAKE_USER")
     p.add_argument("--snowflake-warehouse", default=os.environ.get("SNOWFLAKE_WAREHOUSE") or "COMPUTE_WH")
     p.add_argument("--edition", choices=("standard", "enterprise", "business_critical"), default="enterprise")
-    p.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
-    p.add_argument("--agent-id", default=None)
-    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
-    p.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
-                   help="keep payloads the API does not take (outage) on disk and send them next time")
     p.set_defaults(func=_cli)
 
 

@@ -43,17 +43,9 @@ def add_commands(sub: Any) -> None:
     asub = a.add_subparsers(dest="agent", metavar="PROVIDER", required=True)
     from ..agents.gcp_telemetry_agent import add_agent_command as add_gcp_agent
     add_gcp_agent(asub)
-    aws = asub.add_parser("aws", help="AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost")
-    aws.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
-                     default=None,
-                     help="server URL (CloudTally API or OpenFinOps server; default: CLOUDTALLY_API_URL, then "
-                          "OPENFINOPS_ENDPOINT, then http://localhost:8080)")
+    from ..agents.base import agent_parser
+    aws = agent_parser(asub, "aws", "AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost")
     aws.add_argument("--aws-region", "--region", dest="region", default=os.environ.get("AWS_REGION", "us-east-1"))
-    aws.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
-    aws.add_argument("--agent-id", default=None)
-    aws.add_argument("--once", action="store_true", help="collect and send once, then exit")
-    aws.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
-                     help="keep payloads the API does not take (outage) on disk and send them next time")
     aws.set_defaults(func=_agent_aws)
     from ..agents.saas_services_telemetry_agent import add_agent_command as add_saas_agent
     add_saas_agent(asub)

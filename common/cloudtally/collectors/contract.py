@@ -7,7 +7,8 @@ registry with it, and ``cloudtally collectors check`` runs it for a user. A spec
 2. config defaults that validate;
 3. recorded fixtures: a folder (``tests/fixtures/<spec.fixtures>`` for built-ins, ``<plug-in package>/
    <spec.fixtures>`` for plug-ins) holding the recorded responses and a ``replay.py`` whose
-   ``replay()`` runs the collector on them offline and returns the run summary;
+   ``replay()`` runs the collector on them offline and returns the run summary, with no record the
+   API would reject (the replay sink parses each record as ingest does);
 4. a catalog entry for every service it prices (``spec.prices``);
 5. declared permissions equal to what its replay exercised: every call it made is declared, and
    nothing is declared that it never made (the provider's ``permissions`` module maps calls to
@@ -152,6 +153,9 @@ def check(spec: CollectorSpec, *, replay: bool = True, placements: list | None =
             calls = summary.get("api_calls") or {}
             if summary.get("failed_scopes"):
                 problems.append(f"replay: scopes failed: {summary['failed_scopes']}")
+            if summary.get("records_rejected"):
+                problems.append(f"replay: {summary['records_rejected']} records the API would reject, e.g. "
+                                f"{summary.get('rejected', [])[:2]}")
             need = required_permissions(spec, calls)
             if not need and calls:
                 problems.append(f"permissions: {spec.module.rpartition('.')[0] or spec.module}.permissions maps no calls "

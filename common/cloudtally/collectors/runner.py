@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
-from ..errors import CloudTallyError, CollectorBug, ProviderError, ProviderTransient
+from ..errors import CloudTallyError, CollectorBug, ProviderError, ProviderTransient, ValidationError
 from ..focus import UTC, CostRecord, MetricPoint, day_floor, iso, parse_time
 from .config import CollectorConfig
 from .registry import CollectorSpec
@@ -465,9 +465,19 @@ class ListSink:
         return self.imports
 
     def send_records(self, records: list[CostRecord]) -> dict[str, Any]:
-        for r in records:
+        """Keeps each record the API would take and rejects the rest as the API would (each record's JSON
+        goes through the ingest parser), so a replay shows a record the server would refuse."""
+        from ..focus import parse_record
+
+        rejected = []
+        for i, r in enumerate(records):
+            try:
+                parse_record(r.to_dict())
+            except ValidationError as e:
+                rejected.append({"index": i, "id": r.id, "errors": e.details})
+                continue
             self.records[r.id] = r
-        return {"accepted": len(records), "rejected": [], "requests": 1}
+        return {"accepted": len(records) - len(rejected), "rejected": rejected, "requests": 1}
 
     def send_metrics(self, points: list[MetricPoint]) -> int:
         self.metrics.extend(points)

@@ -265,7 +265,7 @@ def estimates(ctx: Any, org: str, clusters: list[Cluster]) -> Iterator[CostRecor
                      SubAccountId=c.group_id, SubAccountName=c.group_name, ResourceId=c.id, ResourceName=c.name,
                      ResourceType=_tier_label(c), RegionId=region, RegionName=region, PricingUnit="Hours",
                      PricingQuantity=qty, ConsumedQuantity=qty, ConsumedUnit="Hours", ListUnitPrice=amount,
-                     SkuPriceId=sku, PricingCategory="Standard", ServiceSubcategory="Databases",
+                     SkuPriceId=sku, PricingCategory="Standard", ServiceSubcategory="NoSQL Databases",
                      Tags={**c.tags, "atlas.project": c.group_name},
                      ChargeDescription=f"{c.name}: {_tier_label(c)}, {len(c.shards)} shard(s), "
                                        f"{sum(n for _, _, _, n in (c.shards[0] if c.shards else []))} node(s) per shard"
@@ -327,7 +327,7 @@ def line_record(org: str, line: dict[str, Any], clusters: dict[tuple[str, str], 
                   ListUnitPrice=Decimal(str(price)) if price is not None else None, ChargeCategory=category,
                   ChargeFrequency="Usage-Based" if category == "Usage" else "One-Time",
                   ChargeDescription=(str(line.get("note")) if line.get("note") else sku)[:1024],
-                  ServiceSubcategory="Databases", Tags=dict(list(tags.items())[:50]), x_LineKey=tier or None)
+                  ServiceSubcategory="NoSQL Databases", Tags=dict(list(tags.items())[:50]), x_LineKey=tier or None)
 
 
 def _fingerprint(meta: dict[str, Any]) -> str:

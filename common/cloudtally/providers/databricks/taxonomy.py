@@ -35,9 +35,9 @@ class Sku:
 
 # (pattern on the SKU family, hub category, ServiceName, ServiceCategory, ServiceSubcategory); first match wins
 _FAMILIES: tuple[tuple[str, str, str, str, str], ...] = (
-    (r"^SERVERLESS_SQL_COMPUTE", "sql", "Databricks SQL Serverless", "Analytics", "Data Warehouses"),
-    (r"^SQL_PRO_COMPUTE", "sql", "Databricks SQL Pro", "Analytics", "Data Warehouses"),
-    (r"^SQL_COMPUTE", "sql", "Databricks SQL Classic", "Analytics", "Data Warehouses"),
+    (r"^SERVERLESS_SQL_COMPUTE", "sql", "Databricks SQL Serverless", "Databases", "Data Warehouses"),
+    (r"^SQL_PRO_COMPUTE", "sql", "Databricks SQL Pro", "Databases", "Data Warehouses"),
+    (r"^SQL_COMPUTE", "sql", "Databricks SQL Classic", "Databases", "Data Warehouses"),
     (r"^(DLT|DELTA_LIVE_TABLES)_", "dlt", "Databricks Declarative Pipelines (Delta Live Tables)", "Analytics",
      "Data Processing"),
     (r"(REAL_TIME_INFERENCE|MODEL_SERVING|FOUNDATION_MODEL|MODEL_TRAINING|VECTOR_SEARCH|_AI_)", "model_serving",

@@ -71,11 +71,14 @@ SPEC = register(CollectorSpec(
 ))
 
 COLLECTOR = SPEC.name
-PRODUCTS = {"actions": ("GitHub Actions", "Developer Tools"), "packages": ("GitHub Packages", "Storage"),
-            "git_lfs": ("Git LFS", "Storage"), "copilot": ("GitHub Copilot", "AI and Machine Learning"),
-            "shared_storage": ("GitHub Shared Storage", "Storage"),
-            "codespaces": ("GitHub Codespaces", "Developer Tools"),
-            "advanced_security": ("GitHub Advanced Security", "Security")}
+# product -> (ServiceName, FOCUS 1.2 ServiceCategory, ServiceSubcategory)
+PRODUCTS = {"actions": ("GitHub Actions", "Developer Tools", "Continuous Integration and Deployment"),
+            "packages": ("GitHub Packages", "Storage", "Other (Storage)"),
+            "git_lfs": ("Git LFS", "Storage", "Object Storage"),
+            "copilot": ("GitHub Copilot", "AI and Machine Learning", "Generative AI"),
+            "shared_storage": ("GitHub Shared Storage", "Storage", "Object Storage"),
+            "codespaces": ("GitHub Codespaces", "Developer Tools", "Development Environments"),
+            "advanced_security": ("GitHub Advanced Security", "Security", "Security Posture Management")}
 UNITS = {"minutes": "Minutes", "gigabytehours": "GB-Hours", "gigabytes": "GB", "usermonths": "User-Months",
          "requests": "Requests", "hours": "Hours"}
 
@@ -104,7 +107,8 @@ def _num(v: Any) -> Decimal:
 def item_record(account: str, item: dict[str, Any]) -> CostRecord:
     day = parse_time(item["date"]).date()
     product = str(item.get("product") or "unknown")
-    service, category = PRODUCTS.get(product.lower().replace(" ", "_"), (f"GitHub {product.title()}", "Developer Tools"))
+    service, category, subcategory = PRODUCTS.get(product.lower().replace(" ", "_"),
+                                                  (f"GitHub {product.title()}", "Developer Tools", "Other (Developer Tools)"))
     sku = str(item.get("sku") or product)
     org = item.get("organizationName") or account
     repo = item.get("repositoryName") or None
@@ -113,7 +117,7 @@ def item_record(account: str, item: dict[str, Any]) -> CostRecord:
     if repo:
         tags["github.repository"] = str(repo)
     return record(provider=_provider(), collector=COLLECTOR, account=account, day=day, service=service,
-                  category=category, billed=_num(item.get("netAmount")), list_cost=_num(item.get("grossAmount")),
+                  category=category, ServiceSubcategory=subcategory, billed=_num(item.get("netAmount")), list_cost=_num(item.get("grossAmount")),
                   source="billed", SubAccountId=str(org), SubAccountName=str(org),
                   ResourceId=f"{org}/{repo}" if repo else None, ResourceName=repo, ResourceType="repository" if repo else None,
                   SkuId=sku, PricingUnit=UNITS.get(unit.lower().replace(" ", ""), unit or None),

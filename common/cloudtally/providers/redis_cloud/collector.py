@@ -245,7 +245,7 @@ def estimates(ctx: Any, sub: Subscription, days: list[date]) -> Iterator[CostRec
                          ResourceType="database" if db else "subscription", RegionId=region, RegionName=region,
                          SkuId=f"{kind}/{p.get('typeDetails') or ''}".rstrip("/"), PricingUnit=str(
                              p.get("quantityMeasurement") or kind), PricingQuantity=q, ListUnitPrice=price,
-                         PricingCategory="Standard", ServiceSubcategory="Databases",
+                         PricingCategory="Standard", ServiceSubcategory="Caching",
                          ChargeDescription=f"{kind} {p.get('typeDetails') or ''}: {qty} × {price} "
                                            f"{p.get('priceCurrency') or 'USD'} per {period}".strip(),
                          Tags={"redis.subscription": sub.name}, x_LineKey=f"pricing:{i}:{kind}")

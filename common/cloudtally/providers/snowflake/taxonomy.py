@@ -2,7 +2,7 @@
 Data only; the collector, the agent and the API read it.
 
 >>> service("WAREHOUSE_METERING")
-('Snowflake Virtual Warehouses', 'Analytics', 'Data Warehouses')
+('Snowflake Virtual Warehouses', 'Databases', 'Data Warehouses')
 >>> unit("storage"), unit("compute")
 ('TB-Months', 'Credits')
 """
@@ -10,16 +10,16 @@ Data only; the collector, the agent and the API read it.
 from __future__ import annotations
 
 SERVICES = {
-    "WAREHOUSE_METERING": ("Snowflake Virtual Warehouses", "Analytics", "Data Warehouses"),
-    "WAREHOUSE_METERING_READER": ("Snowflake Virtual Warehouses (Reader Accounts)", "Analytics", "Data Warehouses"),
-    "CLOUD_SERVICES": ("Snowflake Cloud Services", "Analytics", "Data Warehouses"),
+    "WAREHOUSE_METERING": ("Snowflake Virtual Warehouses", "Databases", "Data Warehouses"),
+    "WAREHOUSE_METERING_READER": ("Snowflake Virtual Warehouses (Reader Accounts)", "Databases", "Data Warehouses"),
+    "CLOUD_SERVICES": ("Snowflake Cloud Services", "Databases", "Data Warehouses"),
     "SERVERLESS_TASK": ("Snowflake Serverless Tasks", "Compute", "Serverless Compute"),
-    "PIPE": ("Snowflake Snowpipe", "Integration", "Data Ingestion"),
-    "SNOWPIPE_STREAMING": ("Snowflake Snowpipe Streaming", "Integration", "Data Ingestion"),
-    "AUTO_CLUSTERING": ("Snowflake Automatic Clustering", "Analytics", "Data Warehouses"),
-    "MATERIALIZED_VIEW": ("Snowflake Materialized Views", "Analytics", "Data Warehouses"),
-    "SEARCH_OPTIMIZATION": ("Snowflake Search Optimization", "Analytics", "Data Warehouses"),
-    "QUERY_ACCELERATION": ("Snowflake Query Acceleration", "Analytics", "Data Warehouses"),
+    "PIPE": ("Snowflake Snowpipe", "Analytics", "Data Processing"),
+    "SNOWPIPE_STREAMING": ("Snowflake Snowpipe Streaming", "Analytics", "Streaming Analytics"),
+    "AUTO_CLUSTERING": ("Snowflake Automatic Clustering", "Databases", "Data Warehouses"),
+    "MATERIALIZED_VIEW": ("Snowflake Materialized Views", "Databases", "Data Warehouses"),
+    "SEARCH_OPTIMIZATION": ("Snowflake Search Optimization", "Databases", "Data Warehouses"),
+    "QUERY_ACCELERATION": ("Snowflake Query Acceleration", "Databases", "Data Warehouses"),
     "REPLICATION": ("Snowflake Replication", "Storage", "Backup Storage"),
     "SNOWPARK_CONTAINER_SERVICES": ("Snowflake Snowpark Container Services", "Compute", "Containers"),
     "AI_SERVICES": ("Snowflake Cortex AI", "AI and Machine Learning", "Generative AI"),
