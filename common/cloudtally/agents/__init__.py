@@ -1,5 +1,6 @@
 """OpenFinOps-compatible telemetry agents, running CloudTally's collectors (no second implementation)."""
 
 from .aws_telemetry_agent import AWSTelemetryAgent
+from .azure_telemetry_agent import AzureTelemetryAgent
 
-__all__ = ["AWSTelemetryAgent"]
+__all__ = ["AWSTelemetryAgent", "AzureTelemetryAgent"]

@@ -41,6 +41,19 @@ def add_commands(sub: Any) -> None:
     aws.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
                      help="keep payloads the API does not take (outage) on disk and send them next time")
     aws.set_defaults(func=_agent_aws)
+    az = asub.add_parser("azure", help="AzureTelemetryAgent: VMs, AKS, Functions, SQL, Storage hourly cost")
+    az.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
+                    default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
+                    help="server URL (CloudTally API or OpenFinOps server)")
+    az.add_argument("--subscription-id", default=os.environ.get("AZURE_SUBSCRIPTION_ID"),
+                    help="subscription to collect (default AZURE_SUBSCRIPTION_ID; none: every readable subscription)")
+    az.add_argument("--resource-group", default=None, help="limit collection to this resource group")
+    az.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
+    az.add_argument("--agent-id", default=None)
+    az.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    az.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
+                    help="keep payloads the API does not take (outage) on disk and send them next time")
+    az.set_defaults(func=_agent_azure)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -88,6 +101,11 @@ def _agent_aws(args: argparse.Namespace) -> int:
         raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
     agent = AWSTelemetryAgent(openfinops_endpoint=args.endpoint, aws_region=args.region, agent_id=args.agent_id,
                               spool_dir=args.spool_dir)
+    return _run_agent(agent, args)
+
+
+def _run_agent(agent: Any, args: argparse.Namespace) -> int:
+    """Register, then one cycle (``--once``) or the loop every ``--interval`` seconds."""
     if not agent.register_agent():
         print("error: agent registration failed", file=sys.stderr)
         return 3
@@ -95,3 +113,13 @@ def _agent_aws(args: argparse.Namespace) -> int:
         return 0 if agent.run_once() else 1
     agent.run_continuous(interval_seconds=args.interval)
     return 0
+
+
+def _agent_azure(args: argparse.Namespace) -> int:
+    from ..agents import AzureTelemetryAgent
+
+    if not args.endpoint:
+        raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
+    agent = AzureTelemetryAgent(openfinops_endpoint=args.endpoint, subscription_id=args.subscription_id,
+                                resource_group=args.resource_group, agent_id=args.agent_id, spool_dir=args.spool_dir)
+    return _run_agent(agent, args)

@@ -45,7 +45,9 @@ ARTIFACTS: dict[str, list[tuple[str, Callable[[list], set[str]]]]] = {
 
 
 # modules that register the deploy artifacts of the other runtimes (imported before a check)
-ARTIFACT_MODULES: list[str] = []
+ARTIFACT_MODULES: list[str] = [
+    "cloudtally.providers.azure.deploy",         # functions/azure and infra/azure/cloudtally.json
+]
 
 
 def register_artifact(runtime: str, name: str, fn: Callable[[list], set[str]]) -> None:

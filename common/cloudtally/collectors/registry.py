@@ -39,6 +39,8 @@ ENTRY_POINT_GROUP = "cloudtally.collectors"
 MODULES: list[str] = [
     "cloudtally.providers.aws.collector",
     "cloudtally.providers.aws.billing_export",
+    "cloudtally.providers.azure.collector",
+    "cloudtally.providers.azure.billing_export",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
