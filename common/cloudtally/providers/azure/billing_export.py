@@ -6,8 +6,8 @@ Exports land as ``<container>/<directory>/<export name>/<YYYYMMDD-YYYYMMDD>/<run
 window (and the previous one in a month's first days) the collector takes the period folder's **newest run**,
 checks that every blob its manifest lists has landed (an export still being written is left for the next run),
 and imports all of its parts **in one import**: the period is replaced as a whole, in one visible step, by the
-API's period replace (``/v1/imports``). A run whose newest ``Last-Modified`` is not after the scope's cursor is
-skipped (``unchanged``), so nothing is re-read until the export refreshes.
+API's period replace (``/v1/imports``). A period whose newest run (folder and ``Last-Modified``) is the one the
+scope's cursor names is skipped (``unchanged``), so nothing is re-read until the export refreshes.
 
 Datasets: ``focus`` (FocusCost: BilledCost and EffectiveCost in each row) is the one to use. With ``actual`` alone
 BilledCost = EffectiveCost = the actual cost (nothing amortised). With ``dataset: actual`` and an
@@ -19,6 +19,7 @@ so BilledCost sums to the invoice and EffectiveCost to the amortised cost, count
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import tempfile
@@ -73,7 +74,7 @@ SPEC = register(CollectorSpec(
     schedule=Schedule.every(hours=6),
     module="cloudtally.providers.azure.billing_export",
     config=AzureBillingExportConfig,
-    sdk_extra="import",                  # the columnar reader (polars, pyarrow)
+    sdk_extra="azure-import",            # the Functions runtime and the columnar reader (polars)
     runtime_modules=("cloudtally.importers.engine", "cloudtally.importers.targets", "polars",
                      "cloudtally.providers.azure.blob"),
     description="Cost Management exports (FOCUS, Actual, Amortized; CSV gzip or Parquet) from a Blob container, "
@@ -121,9 +122,9 @@ def export_root(config: AzureBillingExportConfig, name: str) -> str:
     return "/".join(p.strip("/") for p in (config.directory or "", name) if p.strip("/")) + "/"
 
 
-def newest_run(container: Any, root: str, period: str) -> tuple[list[Any], Any, str | None]:
-    """The data blobs of the newest run of one billing period (``YYYY-MM``), its newest Last-Modified, and why
-    nothing is importable (None when it is)."""
+def newest_run(container: Any, root: str, period: str) -> tuple[list[Any], Any, str | None, str]:
+    """The data blobs of the newest run of one billing period (``YYYY-MM``), its newest Last-Modified, why nothing
+    is importable (None when it is) and the run's folder."""
     from ...importers.sources import is_export
     runs: dict[str, list[Any]] = {}
     for b in container.list(f"{root}{period.replace('-', '')}"):       # the period's folders: YYYYMMDD-YYYYMMDD
@@ -133,8 +134,9 @@ def newest_run(container: Any, root: str, period: str) -> tuple[list[Any], Any, 
             continue
         runs.setdefault("/".join(rest[:2]), []).append(b)
     if not runs:
-        return [], None, "no files"
-    run, blobs = max(runs.items(), key=lambda kv: max(b.last_modified for b in kv[1]))
+        return [], None, "no files", ""
+    # the newest run: its newest Last-Modified (1 s resolution), then its name
+    run, blobs = max(runs.items(), key=lambda kv: (max(b.last_modified for b in kv[1]), kv[0]))
     newest = max(b.last_modified for b in blobs)
     data = sorted((b for b in blobs if is_export(b.name)), key=lambda b: b.name)
     manifest = next((b for b in blobs if b.name.endswith("/manifest.json")), None)
@@ -144,10 +146,10 @@ def newest_run(container: Any, root: str, period: str) -> tuple[list[Any], Any, 
         present = {b.name for b in data}
         absent = sorted(n for n in listed if n not in present and f"{root}{run}/{n.rsplit('/', 1)[-1]}" not in present)
         if absent:
-            return [], newest, f"run {run} incomplete: {len(absent)} of {len(listed)} listed blobs not there yet"
+            return [], newest, f"run {run} incomplete: {len(absent)} of {len(listed)} listed blobs not there yet", run
     if not data:
-        return [], newest, f"run {run} has no data files"
-    return data, newest, None
+        return [], newest, f"run {run} has no data files", run
+    return data, newest, None, run
 
 
 class _Restamp:
@@ -176,12 +178,13 @@ def import_period(ctx: Any, root: str, period: str, *, collector: str, zero: tup
     from ...importers.apply import run_import
     from ...importers.sources import Source
     container = ctx.clients.container
-    blobs, newest, why = newest_run(container, root, period)
-    stamp = iso(newest.astimezone(UTC)) if newest else None
+    blobs, newest, why, run = newest_run(container, root, period)
     if why is not None:
         return {"period": period, "status": why}
-    if cursor and stamp and stamp <= cursor:
-        return {"period": period, "status": "unchanged", "cursor": stamp}
+    # the cursor (at most 64 characters): the run's newest Last-Modified and a digest of its folder
+    stamp = f"{iso(newest.astimezone(UTC))} {hashlib.blake2b(run.encode(), digest_size=6).hexdigest()}"
+    if cursor and (stamp == cursor or stamp.split(" ")[0] < cursor.split(" ")[0]):
+        return {"period": period, "status": "unchanged", "cursor": cursor}
     with tempfile.TemporaryDirectory(prefix="ct-azure-export-") as tmp:
         sources = []
         for i, b in enumerate(blobs):

@@ -29,6 +29,26 @@ PROVIDER = "Microsoft"
 DATA = Path(__file__).with_name("data")
 SUB_ACCOUNT_TYPE = "Subscription"
 DEFAULT_BILLING_ACCOUNT_TYPE = "Billing Account"
+# MeterCategory → ServiceCategory for services Services.csv does not name (subcategory: "Other (<category>)")
+METER_CATEGORIES = {
+    "virtual machines": "Compute", "virtual machines licenses": "Compute", "container instances": "Compute",
+    "azure kubernetes service": "Compute", "functions": "Compute", "azure app service": "Web", "cloud services": "Compute",
+    "storage": "Storage", "azure netapp files": "Storage", "backup": "Storage",
+    "sql database": "Databases", "azure cosmos db": "Databases", "redis cache": "Databases",
+    "azure database for postgresql": "Databases", "azure database for mysql": "Databases", "sql managed instance": "Databases",
+    "virtual network": "Networking", "bandwidth": "Networking", "load balancer": "Networking",
+    "application gateway": "Networking", "vpn gateway": "Networking", "azure dns": "Networking",
+    "content delivery network": "Networking", "azure front door service": "Networking", "network watcher": "Networking",
+    "azure firewall": "Security", "key vault": "Security", "microsoft defender for cloud": "Security", "sentinel": "Security",
+    "advanced threat protection": "Security", "advanced data security": "Security",
+    "log analytics": "Management and Governance", "azure monitor": "Management and Governance",
+    "insight and analytics": "Management and Governance", "automation": "Management and Governance",
+    "event hubs": "Integration", "service bus": "Integration", "logic apps": "Integration", "event grid": "Integration",
+    "azure data factory v2": "Analytics", "azure synapse analytics": "Analytics", "azure databricks": "Analytics",
+    "hdinsight": "Analytics", "cognitive services": "AI and Machine Learning",
+    "azure machine learning": "AI and Machine Learning", "azure openai": "AI and Machine Learning",
+    "iot hub": "Internet of Things", "azure devops": "Developer Tools", "visual studio subscription": "Developer Tools",
+}
 _ARM_TYPE = re.compile(r"/providers/([^/]+)/(.+)$", re.IGNORECASE)
 
 
@@ -61,11 +81,14 @@ def service(consumed_service: str | None, resource_type: str | None,
 
 
 def by_name(name: str | None) -> tuple[str, str, str] | None:
-    """A service by its name, when the table names it."""
+    """A service by its name: the table's categories when it names it, else the MeterCategory table's."""
     if not name:
         return None
     known = services()[1].get(name.lower())
-    return (name,) + known if known is not None else None
+    if known is not None:
+        return (name,) + known
+    cat = METER_CATEGORIES.get(name.lower())
+    return (name, cat, f"Other ({cat})") if cat else None
 
 
 @lru_cache(maxsize=1)
