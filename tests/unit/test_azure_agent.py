@@ -106,3 +106,15 @@ def test_the_cli_runs_the_agent_with_the_documented_flags(monkeypatch):
     assert seen["subscription_id"] == "s1" and seen["resource_group"] == "rg" and seen["interval"] == 120
     assert main(["agent", "azure", "--openfinops-endpoint", "http://x:8080", "--once"]) == 0
     assert collectors_cli._agent_azure
+
+
+def test_the_readme_example_runs(monkeypatch):
+    import re
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "AzureTelemetryAgent(" in b)
+    ran = []
+    monkeypatch.setattr(AzureTelemetryAgent, "register_agent", lambda self: True)
+    monkeypatch.setattr(AzureTelemetryAgent, "run_continuous", lambda self, interval_seconds=300: ran.append(
+        (self.subscription_id, interval_seconds)))
+    exec(compile(block, "README.md", "exec"), {})
+    assert ran == [("your-subscription-id", 300)]

@@ -149,3 +149,22 @@ def test_the_timer_function_parses_the_host_trigger_and_honours_past_due(monkeyp
     monkeypatch.setenv("CLOUDTALLY_COLLECTOR_CONFIG_AZURE", "[1, 2]")
     with pytest.raises(ConfigError, match="CLOUDTALLY_COLLECTOR_CONFIG_AZURE must be a JSON object"):
         app_module.run("azure", timer, config_setting="CLOUDTALLY_COLLECTOR_CONFIG_AZURE")
+
+
+def test_the_readme_az_commands_use_the_templates_parameters_and_outputs():
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "README.md").read_text()
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", text, flags=re.S) if "az deployment group create" in b)
+    doc = json.loads(deploy.TEMPLATE.read_text())
+    assert "--template-file infra/azure/cloudtally.json" in block
+    line = block.split("--parameters", 1)[1].splitlines()[0]
+    assert re.findall(r"(\w+)=\S", line) and all(p in doc["parameters"] for p in re.findall(r"(\w+)=\S", line))
+    assert "roleSubscriptionId" in block and "roleSubscriptionId" in doc["parameters"]
+    for output in re.findall(r"out (\w+)\)", block):
+        assert output in doc["outputs"], output
+    for secret in re.findall(r"secret set .*? -n (\S+)", block):
+        assert secret in doc["outputs"]["keyVaultSecrets"]["value"]
+    assert "scripts/build_azure_functions.py --zip --check" in block and (root / "scripts/build_azure_functions.py").is_file()
+    assert "--src build/azure-functions.zip" in block
