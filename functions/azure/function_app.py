@@ -29,17 +29,10 @@ log = logging.getLogger("cloudtally.functions.azure")
 def run(collector: str, timer: Any, *, config_setting: str | None = None, env: Mapping[str, str] | None = None,
         clients: Any = None, now: Any = None) -> dict[str, Any]:
     """One timer firing: the collector's run summary (also logged)."""
-    from cloudtally.collectors.function import run_collector
-    from cloudtally.errors import ConfigError
+    from cloudtally.collectors.function import config_overrides, run_collector
 
     env = os.environ if env is None else env
-    raw = env.get(config_setting or "") or "{}"
-    try:
-        config = json.loads(raw)
-    except ValueError:
-        config = None
-    if not isinstance(config, dict):
-        raise ConfigError(f"app setting {config_setting} must be a JSON object")
+    config = config_overrides(env, setting=config_setting) if config_setting else {}
     past_due = bool(getattr(timer, "past_due", False))
     if past_due:
         log.warning("timer of collector %s is past due: this run backfills the missed runs from the cursors", collector)

@@ -27,8 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .. import config as ct_config
-from ..client import Client, resolve_api_url
+from ..client import resolve_api_url
 from ..focus import UTC, CostRecord, MetricPoint
 from ..money import CONTEXT, ZERO
 from .loop import AgentLoop
@@ -52,9 +51,7 @@ class AzureTelemetryAgent(AgentLoop):
         self.hostname = socket.gethostname()
         # the published agent's id: azure-telemetry-<subscription>-<epoch seconds at start>
         self.agent_id = agent_id or f"azure-telemetry-{self.subscription_id or 'all'}-{int(time.time())}"
-        self.client = Client(self.endpoint, api_key_id or os.environ.get(ct_config.ENV_API_KEY_ID, ""),
-                             api_key_secret or os.environ.get(ct_config.ENV_API_KEY_SECRET, ""), max_attempts=4,
-                             spool_dir=spool_dir or os.environ.get(ct_config.ENV_SPOOL_DIR) or None)
+        self.client = self.make_client(self.endpoint, api_key_id, api_key_secret, spool_dir)
         self.credential = credential
         self.clients = clients
         self.config = {"subscriptions": [self.subscription_id] if self.subscription_id else [],

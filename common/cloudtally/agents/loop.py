@@ -22,6 +22,17 @@ class AgentLoop:
     agent_id: str
     last_summary: dict[str, Any] | None = None
 
+    @staticmethod
+    def make_client(endpoint: str, key_id: str | None, key_secret: str | None, spool_dir: str | None) -> Any:
+        """The API client of an agent: the key from the arguments or the environment, a spool when configured."""
+        import os
+
+        from .. import config as ct_config
+        from ..client import Client
+        return Client(endpoint, key_id or os.environ.get(ct_config.ENV_API_KEY_ID, ""),
+                      key_secret or os.environ.get(ct_config.ENV_API_KEY_SECRET, ""), max_attempts=4,
+                      spool_dir=spool_dir or os.environ.get(ct_config.ENV_SPOOL_DIR) or None)
+
     def registration(self) -> dict[str, Any]:    # pragma: no cover - every agent defines it
         raise NotImplementedError
 

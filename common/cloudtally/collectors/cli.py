@@ -30,30 +30,27 @@ def add_commands(sub: Any) -> None:
 
     a = sub.add_parser("agent", help="OpenFinOps-compatible telemetry agents")
     asub = a.add_subparsers(dest="agent", metavar="PROVIDER", required=True)
-    aws = asub.add_parser("aws", help="AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost")
-    aws.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
-                     default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
-                     help="server URL (CloudTally API or OpenFinOps server)")
+    aws = _agent_parser(asub, "aws", "AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost", _agent_aws)
     aws.add_argument("--aws-region", "--region", dest="region", default=os.environ.get("AWS_REGION", "us-east-1"))
-    aws.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
-    aws.add_argument("--agent-id", default=None)
-    aws.add_argument("--once", action="store_true", help="collect and send once, then exit")
-    aws.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
-                     help="keep payloads the API does not take (outage) on disk and send them next time")
-    aws.set_defaults(func=_agent_aws)
-    az = asub.add_parser("azure", help="AzureTelemetryAgent: VMs, AKS, Functions, SQL, Storage hourly cost")
-    az.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
-                    default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
-                    help="server URL (CloudTally API or OpenFinOps server)")
+    az = _agent_parser(asub, "azure", "AzureTelemetryAgent: VMs, AKS, Functions, SQL, Storage hourly cost", _agent_azure)
     az.add_argument("--subscription-id", default=os.environ.get("AZURE_SUBSCRIPTION_ID"),
                     help="subscription to collect (default AZURE_SUBSCRIPTION_ID; none: every readable subscription)")
     az.add_argument("--resource-group", default=None, help="limit collection to this resource group")
-    az.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
-    az.add_argument("--agent-id", default=None)
-    az.add_argument("--once", action="store_true", help="collect and send once, then exit")
-    az.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
-                    help="keep payloads the API does not take (outage) on disk and send them next time")
-    az.set_defaults(func=_agent_azure)
+
+
+def _agent_parser(asub: Any, name: str, help_: str, func: Any) -> argparse.ArgumentParser:
+    """An agent command with the flags every OpenFinOps agent takes."""
+    p = asub.add_parser(name, help=help_)
+    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
+                   default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
+                   help="server URL (CloudTally API or OpenFinOps server)")
+    p.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
+    p.add_argument("--agent-id", default=None)
+    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    p.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
+                   help="keep payloads the API does not take (outage) on disk and send them next time")
+    p.set_defaults(func=func)
+    return p
 
 
 def _collect(args: argparse.Namespace) -> int:

@@ -177,14 +177,18 @@ class Emulator:
             return 400, {"error": {"code": e.code, "message": e.message}}, {}
 
     # ------------------------------------------------------------ ARM lists
-    def _page(self, items: list[Any], qs: dict[str, str], base: str) -> dict[str, Any]:
+    def _slice(self, items: list[Any], qs: dict[str, str], base: str) -> tuple[list[Any], str | None]:
+        """One page of ``items`` and the link to the next (``$skiptoken`` = the offset), or None."""
         skip = int(qs.get("$skiptoken") or 0)
-        page = items[skip:skip + self.page_size]
         nxt = None
         if skip + self.page_size < len(items):
             q = {k: v for k, v in qs.items() if k != "$skiptoken"}
             q["$skiptoken"] = str(skip + self.page_size)
             nxt = f"{self.url}{base}?{urllib.parse.urlencode(q)}"
+        return items[skip:skip + self.page_size], nxt
+
+    def _page(self, items: list[Any], qs: dict[str, str], base: str) -> dict[str, Any]:
+        page, nxt = self._slice(items, qs, base)
         return {"value": page, "nextLink": nxt} if nxt else {"value": page}
 
     def _arm(self, path: str, qs: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
@@ -239,13 +243,7 @@ class Emulator:
         rows = [[v, *k] for k, v in sorted(sums.items())]
         cols = ([{"name": "Cost", "type": "Number"}, {"name": "UsageDate", "type": "Number"}]
                 + [{"name": g, "type": "String"} for g in grouping] + [{"name": "Currency", "type": "String"}])
-        skip = int(qs.get("$skiptoken") or 0)
-        page = rows[skip:skip + self.page_size]
-        nxt = None
-        if skip + self.page_size < len(rows):
-            q = {k: v for k, v in qs.items() if k != "$skiptoken"}
-            q["$skiptoken"] = str(skip + self.page_size)
-            nxt = f"{self.url}{path}?{urllib.parse.urlencode(q)}"
+        page, nxt = self._slice(rows, qs, path)
         return 200, {"id": f"/subscriptions/{sub}/providers/Microsoft.CostManagement/query/emulated",
                      "name": "emulated", "type": "microsoft.costmanagement/Query",
                      "properties": {"nextLink": nxt, "columns": cols, "rows": page}}, {}
