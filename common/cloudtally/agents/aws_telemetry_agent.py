@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import uuid
@@ -22,10 +23,10 @@ from decimal import Decimal
 from typing import Any
 
 from .. import config as ct_config
-from ..client import resolve_api_url
+from ..client import Client, resolve_api_url
+from ..errors import CloudTallyError
 from ..focus import UTC, CostRecord, MetricPoint
 from ..money import CONTEXT, ZERO
-from .loop import AgentLoop
 
 log = logging.getLogger("cloudtally.agents.aws")
 AGENT_VERSION = "cloudtally-0.1"
@@ -41,7 +42,7 @@ _TOTAL_KEY = {"instances": "total_instances", "volumes": "total_volumes", "clust
               "functions": "total_functions", "databases": "total_databases", "buckets": "total_buckets"}
 
 
-class AWSTelemetryAgent(AgentLoop):
+class AWSTelemetryAgent:
     """OpenFinOps ``AWSTelemetryAgent`` (same constructor, methods and payloads), backed by the collector."""
 
     def __init__(self, openfinops_endpoint: str | None = None, aws_region: str | None = None, *,
@@ -54,7 +55,9 @@ class AWSTelemetryAgent(AgentLoop):
         self.aws_region = aws_region or region or os.environ.get("AWS_REGION") or "us-east-1"
         self.hostname = socket.gethostname()
         self.agent_id = agent_id or f"aws-{self.aws_region}-{self.hostname}-{uuid.uuid4().hex[:8]}"
-        self.client = self.make_client(self.endpoint, api_key_id, api_key_secret, spool_dir)
+        self.client = Client(self.endpoint, api_key_id or os.environ.get(ct_config.ENV_API_KEY_ID, ""),
+                             api_key_secret or os.environ.get(ct_config.ENV_API_KEY_SECRET, ""), max_attempts=4,
+                             spool_dir=spool_dir or os.environ.get(ct_config.ENV_SPOOL_DIR) or None)
         self.clients = clients
         self.config = {"regions": [self.aws_region], "cost_explorer": False, **(config or {})}
         self.window_hours = window_hours
@@ -65,10 +68,16 @@ class AWSTelemetryAgent(AgentLoop):
         return f"AWSTelemetryAgent({self.endpoint!r}, aws_region={self.aws_region!r}, agent_id={self.agent_id!r})"
 
     # ------------------------------------------------------------ OpenFinOps API
-    def registration(self) -> dict[str, Any]:
-        return {"agent_id": self.agent_id, "hostname": self.hostname, "cloud_provider": "aws",
+    def register_agent(self) -> bool:
+        body = {"agent_id": self.agent_id, "hostname": self.hostname, "cloud_provider": "aws",
                 "region": self.aws_region, "agent_type": "aws_telemetry", "agent_version": AGENT_VERSION,
                 "config": {"regions": self.config["regions"], "window_hours": self.window_hours}}
+        try:
+            self.client.request("POST", "/api/v1/agents/register", body=body)
+            return True
+        except CloudTallyError as e:
+            log.error("agent registration failed: %s", e.message)
+            return False
 
     def collect_telemetry_data(self) -> dict[str, Any]:
         """One collection over the last hour: the OpenFinOps payload (hourly cost per resource)."""
@@ -81,6 +90,48 @@ class AWSTelemetryAgent(AgentLoop):
                                        now=now, window=window, logger=log)
         return build_payload(self.agent_id, self.hostname, self.aws_region, now, window.hours,
                              list(sink.records.values()), sink.metrics, self.last_summary)
+
+    def send_telemetry_data(self, data: dict[str, Any]) -> bool:
+        try:
+            resp = self.client.post_or_spool("/api/v1/telemetry/ingest", data)
+        except CloudTallyError as e:
+            log.error("telemetry not sent: %s", e.message)
+            return False
+        if resp is None:
+            log.warning("server unreachable: telemetry spooled to %s for the next run", self.client.spool_dir)
+            return False
+        if resp.get("rejected"):
+            log.warning("server rejected %d telemetry items", len(resp["rejected"]))
+        return True
+
+    def run_once(self) -> bool:
+        data = self.collect_telemetry_data()
+        ok = self.send_telemetry_data(data)
+        failed = (self.last_summary or {}).get("failed_scopes") or []
+        for f in failed:
+            log.warning("scope %s failed: %s", f["scope"], f["errors"])
+        return ok
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run_continuous(self, interval_seconds: int = 300) -> None:
+        """Collect and send every ``interval_seconds`` until Ctrl-C or SIGTERM (clean stop, no traceback)."""
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, lambda *_: self._stop.set())
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.run_once()
+                except CloudTallyError as e:   # one failed cycle is logged; the next cycle retries
+                    log.error("telemetry cycle failed: %s", e.message)
+                self._stop.wait(interval_seconds)
+        finally:
+            for sig, h in previous.items():
+                signal.signal(sig, h)
+            log.info("agent %s stopped", self.agent_id)
 
 
 def build_payload(agent_id: str, hostname: str, region: str, now: datetime, hours: Decimal,

@@ -19,46 +19,42 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import threading
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ..client import resolve_api_url
-from ..focus import UTC, CostRecord, MetricPoint
+from ..focus import CostRecord, MetricPoint
 from ..money import CONTEXT, ZERO
-from .loop import AgentLoop
+from .base import TelemetryAgent, run_cli
 
 log = logging.getLogger("cloudtally.agents.azure")
-AGENT_VERSION = "cloudtally-0.1"
 ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
 
 
-class AzureTelemetryAgent(AgentLoop):
+class AzureTelemetryAgent(TelemetryAgent):
     """OpenFinOps ``AzureTelemetryAgent`` (same constructor, methods and payload), backed by the collector."""
+
+    agent_type = "azure_telemetry"
+    cloud_provider = "azure"
 
     def __init__(self, openfinops_endpoint: str | None = None, subscription_id: str | None = None,
                  resource_group: str | None = None, *, server_url: str | None = None, agent_id: str | None = None,
                  api_key_id: str | None = None, api_key_secret: str | None = None, clients: Any = None,
                  credential: Any = None, config: dict[str, Any] | None = None, window_hours: int = 1,
-                 spool_dir: str | None = None):
-        self.endpoint = resolve_api_url(openfinops_endpoint or server_url)
+                 spool_dir: str | None = None, clock: Any = None):
         self.subscription_id = subscription_id or os.environ.get(ENV_SUBSCRIPTION) or None
         self.resource_group = resource_group
-        self.hostname = socket.gethostname()
-        # the published agent's id: azure-telemetry-<subscription>-<epoch seconds at start>
-        self.agent_id = agent_id or f"azure-telemetry-{self.subscription_id or 'all'}-{int(time.time())}"
-        self.client = self.make_client(self.endpoint, api_key_id, api_key_secret, spool_dir)
+        super().__init__(openfinops_endpoint or server_url, agent_id=agent_id, api_key_id=api_key_id,
+                         api_key_secret=api_key_secret, spool_dir=spool_dir, clock=clock,
+                         id_prefix=f"azure-telemetry-{self.subscription_id or 'all'}")
         self.credential = credential
         self.clients = clients
         self.config = {"subscriptions": [self.subscription_id] if self.subscription_id else [],
                        "resource_groups": [resource_group] if resource_group else [], "cost_management": False,
                        **(config or {})}
         self.window_hours = window_hours
-        self._stop = threading.Event()
         self.last_summary: dict[str, Any] | None = None
         self.started = time.monotonic()
 
@@ -67,10 +63,12 @@ class AzureTelemetryAgent(AgentLoop):
                 f"resource_group={self.resource_group!r}, agent_id={self.agent_id!r})")
 
     def registration(self) -> dict[str, Any]:
-        return {"agent_id": self.agent_id, "hostname": self.hostname, "cloud_provider": "azure",
-                "region": None, "agent_type": "azure_telemetry", "agent_version": AGENT_VERSION,
-                "config": {"subscription_id": self.subscription_id, "resource_group": self.resource_group,
-                           "window_hours": self.window_hours}}
+        return {"region": "global", "config": {"subscription_id": self.subscription_id,
+                                               "resource_group": self.resource_group,
+                                               "window_hours": self.window_hours}}
+
+    def failed_scopes(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return list((self.last_summary or {}).get("failed_scopes") or [])
 
     def _clients(self) -> Any:
         if self.clients is not None:
@@ -84,7 +82,7 @@ class AzureTelemetryAgent(AgentLoop):
         """One collection over the last hour: the OpenFinOps payload (hourly cost per resource)."""
         from ..collectors import registry, runner
 
-        now = (now or datetime.now(UTC)).replace(microsecond=0)
+        now = (now or self.now()).replace(microsecond=0)
         window = runner.Window(now - timedelta(hours=self.window_hours), now)
         sink = runner.ListSink()
         self.last_summary = runner.run(registry.get("azure"), sink=sink, clients=self._clients(), config=self.config,
@@ -92,6 +90,29 @@ class AzureTelemetryAgent(AgentLoop):
         return build_payload(self.agent_id, now, window.hours, self.subscription_id, self.resource_group,
                              list(sink.records.values()), sink.metrics, self.last_summary,
                              uptime=Decimal(int(time.monotonic() - self.started)))
+
+
+def add_agent_command(asub: Any) -> None:
+    """``cloudtally agent azure ...`` (registered by :mod:`cloudtally.collectors.cli`)."""
+    p = asub.add_parser("azure", help="AzureTelemetryAgent: VMs, AKS, Functions, SQL, Storage hourly cost")
+    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint", default=None,
+                   help="server URL (default: CLOUDTALLY_API_URL, then OPENFINOPS_ENDPOINT, then http://localhost:8080)")
+    p.add_argument("--subscription-id", default=None,
+                   help=f"subscription to collect (default {ENV_SUBSCRIPTION}; none: every readable subscription)")
+    p.add_argument("--resource-group", default=None, help="limit collection to this resource group")
+    p.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
+    p.add_argument("--agent-id", default=None)
+    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    p.add_argument("--spool-dir", default=None,
+                   help="keep payloads the API does not take (outage) on disk and send them next time")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args: Any) -> int:
+    from . import AzureTelemetryAgent as Agent     # looked up at call time (tests replace it)
+    agent = Agent(openfinops_endpoint=args.endpoint, subscription_id=args.subscription_id,
+                  resource_group=args.resource_group, agent_id=args.agent_id, spool_dir=args.spool_dir)
+    return run_cli(agent, once=args.once, interval=args.interval)
 
 
 # ARM type → (payload section, list, name field)

@@ -30,27 +30,19 @@ def add_commands(sub: Any) -> None:
 
     a = sub.add_parser("agent", help="OpenFinOps-compatible telemetry agents")
     asub = a.add_subparsers(dest="agent", metavar="PROVIDER", required=True)
-    aws = _agent_parser(asub, "aws", "AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost", _agent_aws)
+    aws = asub.add_parser("aws", help="AWSTelemetryAgent: EC2, EKS, Lambda, RDS, S3 hourly cost")
+    aws.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
+                     default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
+                     help="server URL (CloudTally API or OpenFinOps server)")
     aws.add_argument("--aws-region", "--region", dest="region", default=os.environ.get("AWS_REGION", "us-east-1"))
-    az = _agent_parser(asub, "azure", "AzureTelemetryAgent: VMs, AKS, Functions, SQL, Storage hourly cost", _agent_azure)
-    az.add_argument("--subscription-id", default=os.environ.get("AZURE_SUBSCRIPTION_ID"),
-                    help="subscription to collect (default AZURE_SUBSCRIPTION_ID; none: every readable subscription)")
-    az.add_argument("--resource-group", default=None, help="limit collection to this resource group")
-
-
-def _agent_parser(asub: Any, name: str, help_: str, func: Any) -> argparse.ArgumentParser:
-    """An agent command with the flags every OpenFinOps agent takes."""
-    p = asub.add_parser(name, help=help_)
-    p.add_argument("--openfinops-endpoint", "--endpoint", dest="endpoint",
-                   default=os.environ.get("OPENFINOPS_ENDPOINT") or os.environ.get(ct_config.ENV_API_URL),
-                   help="server URL (CloudTally API or OpenFinOps server)")
-    p.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
-    p.add_argument("--agent-id", default=None)
-    p.add_argument("--once", action="store_true", help="collect and send once, then exit")
-    p.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
-                   help="keep payloads the API does not take (outage) on disk and send them next time")
-    p.set_defaults(func=func)
-    return p
+    aws.add_argument("--interval", type=int, default=300, help="seconds between collections (default 300)")
+    aws.add_argument("--agent-id", default=None)
+    aws.add_argument("--once", action="store_true", help="collect and send once, then exit")
+    aws.add_argument("--spool-dir", default=os.environ.get(ct_config.ENV_SPOOL_DIR),
+                     help="keep payloads the API does not take (outage) on disk and send them next time")
+    aws.set_defaults(func=_agent_aws)
+    from ..agents.azure_telemetry_agent import add_agent_command as add_azure_agent
+    add_azure_agent(asub)
 
 
 def _collect(args: argparse.Namespace) -> int:
@@ -98,11 +90,6 @@ def _agent_aws(args: argparse.Namespace) -> int:
         raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
     agent = AWSTelemetryAgent(openfinops_endpoint=args.endpoint, aws_region=args.region, agent_id=args.agent_id,
                               spool_dir=args.spool_dir)
-    return _run_agent(agent, args)
-
-
-def _run_agent(agent: Any, args: argparse.Namespace) -> int:
-    """Register, then one cycle (``--once``) or the loop every ``--interval`` seconds."""
     if not agent.register_agent():
         print("error: agent registration failed", file=sys.stderr)
         return 3
@@ -110,13 +97,3 @@ def _run_agent(agent: Any, args: argparse.Namespace) -> int:
         return 0 if agent.run_once() else 1
     agent.run_continuous(interval_seconds=args.interval)
     return 0
-
-
-def _agent_azure(args: argparse.Namespace) -> int:
-    from ..agents import AzureTelemetryAgent
-
-    if not args.endpoint:
-        raise ConfigError("pass --openfinops-endpoint URL (or set OPENFINOPS_ENDPOINT)")
-    agent = AzureTelemetryAgent(openfinops_endpoint=args.endpoint, subscription_id=args.subscription_id,
-                                resource_group=args.resource_group, agent_id=args.agent_id, spool_dir=args.spool_dir)
-    return _run_agent(agent, args)
