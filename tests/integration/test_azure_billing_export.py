@@ -167,3 +167,14 @@ def test_the_function_app_timer_imports_through_the_api(azurite_endpoint, http_a
                                                      "granularity": "total"}))["totals"]["USD"]
     assert (Decimal(totals["BilledCost"]), Decimal(totals["EffectiveCost"])) == (FOCUS_BILLED, FOCUS_EFFECTIVE)
     assert devstack.AZURITE_KEY not in json.dumps(s, default=str)
+
+
+def test_older_exports_without_run_folders_take_the_newest_file(azurite_endpoint):
+    c = _container(azurite_endpoint, "v1-exports")
+    part = (FIX / "part_0_0001.csv").read_text()
+    lines = part.splitlines()
+    c.put("exports/focus-daily/20261101-20261130/focus-daily_0001.csv", "\n".join(lines[:3]).encode() + b"\n")
+    c.put("exports/focus-daily/20261101-20261130/focus-daily_0002.csv", part.encode())   # the later, fuller snapshot
+    s, sink = _run(azurite_endpoint, "v1-exports")
+    assert s["status"] == "ok" and len(sink.imports.records) == 7          # one snapshot, not both added up
+    assert _sum(sink.imports.records.values(), "BilledCost") == FOCUS_BILLED

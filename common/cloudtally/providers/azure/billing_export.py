@@ -9,8 +9,12 @@ and imports all of its parts **in one import**: the period is replaced as a whol
 API's period replace (``/v1/imports``). A period whose newest run (folder and ``Last-Modified``) is the one the
 scope's cursor names is skipped (``unchanged``), so nothing is re-read until the export refreshes.
 
+Exports without run folders (``<period>/<export>_<id>.csv``, each refresh a new month-to-date file) are read the
+same way: each file is a run, the newest replaces the period.
+
 Datasets: ``focus`` (FocusCost: BilledCost and EffectiveCost in each row) is the one to use. With ``actual`` alone
-BilledCost = EffectiveCost = the actual cost (nothing amortised). With ``dataset: actual`` and an
+BilledCost = EffectiveCost = the actual cost (nothing amortised); with ``amortized`` alone both are the amortised
+cost. With ``dataset: actual`` and an
 ``amortized_export_name``, both exports are imported: the actual rows carry BilledCost (EffectiveCost 0), the
 amortised rows EffectiveCost (BilledCost 0), each under its own collector name so each replaces its own rows —
 so BilledCost sums to the invoice and EffectiveCost to the amortised cost, counted once each.
@@ -130,8 +134,10 @@ def newest_run(container: Any, root: str, period: str) -> tuple[list[Any], Any, 
     for b in container.list(f"{root}{period.replace('-', '')}"):       # the period's folders: YYYYMMDD-YYYYMMDD
         rest = b.name[len(root):].split("/")
         m = _PERIOD.match(rest[0]) if rest else None
-        if m is None or len(rest) < 3 or f"{m.group(1)[:4]}-{m.group(1)[4:6]}" != period:
+        if m is None or len(rest) < 2 or f"{m.group(1)[:4]}-{m.group(1)[4:6]}" != period:
             continue
+        # <period>/<run>/<part> (exports with a run folder and a manifest); a file right in the period folder
+        # (the older exports: each run one month-to-date file) is a run of its own
         runs.setdefault("/".join(rest[:2]), []).append(b)
     if not runs:
         return [], None, "no files", ""
