@@ -358,3 +358,43 @@ def test_importing_the_collector_pulls_no_sdk():
             "'databricks', 'snowflake'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_blob_reads_with_the_managed_identity_send_a_storage_token_and_follow_markers():
+    import http.server
+    import threading
+
+    from cloudtally.providers.azure.blob import BlobContainer
+    seen = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            seen.append((self.path, self.headers.get("Authorization"), self.headers.get("x-ms-version")))
+            page2 = "marker=m2" in self.path
+            body = (f"<?xml version='1.0'?><EnumerationResults><Blobs><Blob><Name>a/{'2' if page2 else '1'}.csv</Name>"
+                    "<Properties><Last-Modified>Wed, 04 Nov 2026 05:12:09 GMT</Last-Modified><Content-Length>10"
+                    f"</Content-Length></Properties></Blob></Blobs><NextMarker>{'' if page2 else 'm2'}</NextMarker>"
+                    "</EnumerationResults>").encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        scopes = []
+
+        class Cred:
+            def get_token(self, scope):
+                scopes.append(scope)
+                return StaticCredential("mi-storage-token").get_token(scope)
+        c = BlobContainer(AzureHttp(Cred()), f"http://127.0.0.1:{srv.server_port}/acct", "exports")
+        names = [b.name for b in c.list("a/")]
+    finally:
+        srv.shutdown()
+    assert names == ["a/1.csv", "a/2.csv"] and scopes == ["https://storage.azure.com/.default"]
+    assert all(auth == "Bearer mi-storage-token" and ver for _, auth, ver in seen) and len(seen) == 2
