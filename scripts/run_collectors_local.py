@@ -3,6 +3,7 @@
 
 * ``aws``: moto server is seeded with a realistic account (scripts/seed_moto_aws.py), then the
   collector runs through its Lambda handler, so the AWS numbers in the API come from the collector.
+* ``azure``, ``azure-billing-export``: scripts/demo_azure.py (an emulated subscription, Azurite).
 * ``aws-billing-export``: a FOCUS 1.2 Data Export for a separate demo payer account (synthetic,
   generated here) is put in a moto S3 bucket, then the collector imports it through its handler. Like
   AWS's, the export holds the previous billing period (closed) and the current one's closed days, so
@@ -124,6 +125,7 @@ def main() -> int:
         print(f"[collectors] {spec.name}: {computed} records collected, {summary.get('records_sent', 0)} posted, "
               f"{summary.get('metrics_sent', 0)} metric points, {len(summary.get('failed_scopes', []))} failed scopes "
               f"{json.dumps(summary.get('failed_scopes', []))[:300]}")
+    failed += __import__("demo_azure").run(now)      # scripts/demo_azure.py: the emulated subscription, Azurite
     return 1 if failed else 0
 
 

@@ -136,7 +136,8 @@ def up(detach: bool, skip_collectors: bool) -> int:
         if not state.get("demo_loaded"):
             log("loading the demo dataset through the API ...")
             from cloudtally.client import Client
-            res = load_demo_data(Client(api_url, keys["ingest"]["id"], keys["ingest"]["secret"]), store, now)
+            res = load_demo_data(Client(api_url, keys["ingest"]["id"], keys["ingest"]["secret"]), store, now,
+                                 skip_providers=() if skip_collectors else ("Microsoft",))   # the Azure collectors
             log(f"demo at {now:%Y-%m-%d %H:%M} UTC: {res['accepted']} records accepted, {res['rejected']} rejected, "
                 f"{res['metrics']} metric points")
             state["demo_loaded"] = True
@@ -188,10 +189,11 @@ CloudTally is up.
             log("stopped")
 
 
-def load_demo_data(client, store, now) -> dict[str, int]:
-    """The demo estate at ``now`` (cloudtally.demo): records through the API, metric points to the store."""
+def load_demo_data(client, store, now, skip_providers=()) -> dict[str, int]:
+    """The demo estate at ``now`` (cloudtally.demo): records through the API, metric points to the store; the
+    providers in ``skip_providers`` come from their collectors instead."""
     from cloudtally.demo import demo_metrics, demo_records
-    res = client.send_records(demo_records(now))
+    res = client.send_records(demo_records(now, skip_providers=tuple(skip_providers)))
     return {"accepted": res.accepted, "rejected": len(res.rejected),
             "metrics": store.write_metrics(demo_metrics(now))}
 

@@ -111,6 +111,15 @@ def moto_endpoint(tmp_path_factory):
     devstack.stop(proc)
 
 
+@pytest.fixture(scope="session")
+def azurite_endpoint(tmp_path_factory):
+    """Azurite's blob service (npm, in memory): the account URL of its development account."""
+    port = devstack.free_port()
+    proc = devstack.start_azurite(port, log=tmp_path_factory.mktemp("azurite") / "azurite.log")
+    yield f"http://127.0.0.1:{port}/{devstack.AZURITE_ACCOUNT}"
+    devstack.stop(proc)
+
+
 def _serve_api(ddb_endpoint, tmp_path_factory):
     """The API over HTTP (cloudtally.devserver, as `make up` runs it) on its own table, with admin/ingest/read keys, its clock
     pinned at ``LIVE_NOW`` (``CLOUDTALLY_NOW``): default ranges and budget periods never follow the wall clock."""

@@ -78,8 +78,10 @@ def resources(seed: int = 7) -> list[dict[str, Any]]:
     return out
 
 
-def demo_records(now: datetime, days: int = 90, seed: int = 7, settle_days: int = 2) -> list[CostRecord]:
-    """Daily records for the ``days`` closed days before ``now``'s UTC day, and its provisional so far."""
+def demo_records(now: datetime, days: int = 90, seed: int = 7, settle_days: int = 2,
+                 skip_providers: tuple[str, ...] = ()) -> list[CostRecord]:
+    """Daily records for the ``days`` closed days before ``now``'s UTC day, and its provisional so far
+    (``skip_providers``: providers whose numbers a collector of the local stack brings instead)."""
     now = parse_instant(now)
     end = now.date()
     rnd = random.Random(seed)
@@ -87,6 +89,7 @@ def demo_records(now: datetime, days: int = 90, seed: int = 7, settle_days: int 
     open_day: list[dict[str, Any]] = []
     hours = Decimal(now.hour + 1)          # the hours started so far today (the current one included)
     for res in resources(seed):
+        keep = res["provider"] not in skip_providers    # drawn all the same: the others' figures do not move
         for back in range(days, -1, -1):
             day = end - timedelta(days=back)
             weekday = Decimal("0.78") if day.weekday() >= 5 else Decimal(1)
@@ -118,15 +121,19 @@ def demo_records(now: datetime, days: int = 90, seed: int = 7, settle_days: int 
                                      "ContractedUnitPrice": str(price), "x_CostSource": "estimated",
                                      "x_Collector": "demo", "x_CatalogVersion": "demo-1"}, _taxonomy(res))
             if back == 0:
-                open_day.append(estimate.to_dict())
+                if keep:
+                    open_day.append(estimate.to_dict())
                 continue
-            out.append(estimate)
+            if keep:
+                out.append(estimate)
             if back > settle_days:
                 billed = (cost * Decimal(rnd.randint(97, 103)) / 100).quantize(Q)
                 effective = (billed * Decimal("0.92")).quantize(Q) if res["category"] == "Compute" else billed
-                out.append(parse_record({**common, "BilledCost": str(billed), "EffectiveCost": str(effective),
-                                         "ListCost": str(cost), "ContractedUnitPrice": str(PRICE_DIGITS.create_decimal(effective / qty)),
-                                         "x_CostSource": "billed", "x_Collector": "demo"}, _taxonomy(res)))
+                if keep:
+                    out.append(parse_record({**common, "BilledCost": str(billed), "EffectiveCost": str(effective),
+                                             "ListCost": str(cost),
+                                             "ContractedUnitPrice": str(PRICE_DIGITS.create_decimal(effective / qty)),
+                                             "x_CostSource": "billed", "x_Collector": "demo"}, _taxonomy(res)))
     # today so far: what a collector posts while the day is open (aggregates, no per-resource detail yet)
     from .collectors.delivery import provisional
     from .config import DEFAULT_ROLLUP_TAG_KEYS

@@ -73,6 +73,30 @@ def start_moto(port: int, *, log: Path | None = None) -> subprocess.Popen:
     return proc
 
 
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's well-known development account key (documented by Microsoft for the emulator; not a secret)
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def start_azurite(port: int, *, data_dir: Path | None = None, log: Path | None = None) -> subprocess.Popen:
+    """Azurite's blob service (npm ``azurite``, pinned in package.json): in memory, or persisted under ``data_dir``.
+    The account URL is ``http://127.0.0.1:<port>/devstoreaccount1``."""
+    exe = ROOT / "node_modules" / ".bin" / "azurite-blob"
+    if not exe.exists():
+        raise RuntimeError("Azurite not installed: run `npm ci` at the repository root")
+    args = [str(exe), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--disableTelemetry", "--silent",
+            "--skipApiVersionCheck", "--loose"]
+    if data_dir is None:
+        args.append("--inMemoryPersistence")
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        args += ["--location", str(data_dir)]
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    wait_port(port, 60, proc)
+    return proc
+
+
 def start_api(port: int, env: dict[str, str], *, log: Path | None = None) -> subprocess.Popen:
     """The Chalice app (the same app.py that deploys to API Gateway) under :mod:`cloudtally.devserver`."""
     out = open(log, "ab") if log else subprocess.DEVNULL

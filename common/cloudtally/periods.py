@@ -126,3 +126,17 @@ def days(start: date, end: date) -> Iterator[date]:
     while d < end:
         yield d
         d += ONE_DAY
+
+
+def billing_months(start: datetime, end: datetime, previous_days: int) -> list[str]:
+    """The billing periods (``YYYY-MM``) a billing-export import checks for the window ``[start, end)``: those it
+    overlaps, and the one before while ``start`` is in a month's first ``previous_days`` days (late restatements).
+
+    >>> billing_months(datetime(2024, 9, 3, tzinfo=UTC), datetime(2024, 9, 4, 6, tzinfo=UTC), 5)
+    ['2024-08', '2024-09']
+    >>> billing_months(datetime(2024, 9, 20, tzinfo=UTC), datetime(2024, 10, 1, tzinfo=UTC), 5)
+    ['2024-09']
+    """
+    first = month_start(start.date(), back=1 if start.day <= previous_days else 0)
+    last = end.date() if end == midnight(end.date()) else end.date() + ONE_DAY   # [start, end) in whole days
+    return list(month_keys(first, last))

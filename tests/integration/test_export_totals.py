@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -21,13 +21,13 @@ from cloudtally.money import dsum
 from tests.helpers import key_headers
 
 pytestmark = pytest.mark.integration
-END = date(2026, 11, 20)          # the demo's last day is Nov 19; Nov 18-19 are estimated only
+NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)   # the demo's last closed day is Nov 19; Nov 18-19 are estimated only
 RANGE = "from=2026-11-01&to=2026-11-20"
 
 
 @pytest.fixture
 def demo_store(store):
-    store.write_records(demo_records(end=END, days=30))
+    store.write_records(demo_records(NOW, days=30))
     return store
 
 

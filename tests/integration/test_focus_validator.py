@@ -13,7 +13,7 @@ import json
 import os
 import subprocess
 from collections import Counter
-from datetime import date
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -79,7 +79,7 @@ def assert_conformant(result: dict, allowed: set[str]) -> None:
 
 
 def test_demo_export_passes_the_validator(store, tmp_path):
-    store.write_records(demo_records(end=date(2026, 11, 20), days=30))
+    store.write_records(demo_records(datetime(2026, 11, 20, tzinfo=timezone.utc), days=30))
     path = export(store, tmp_path, "2026-10-21", "2026-11-20")
     assert len(rows(path)) == 54 * 30          # a record per resource and day (superseded estimates left out)
     assert_conformant(validate(path), KNOWN_DEFECTS)
@@ -106,7 +106,7 @@ def test_the_rules_checked_here_catch_what_the_validator_lets_through(tmp_path):
     validator's "MUST NOT be null when ChargeCategory is Usage or Purchase" rules still pass (it does
     not evaluate them as stated), tests/focus_rules.py fails every row."""
     import csv
-    rows_ = [dict(r) for r in record_rows(demo_records(end=date(2026, 11, 20), days=2))]
+    rows_ = [dict(r) for r in record_rows(demo_records(datetime(2026, 11, 20, tzinfo=timezone.utc), days=2))]
     blank = ("PricingQuantity", "PricingUnit", "SkuId", "SkuPriceId", "SkuMeter", "SkuPriceDetails", "ListUnitPrice",
              "ContractedUnitPrice", "PricingCurrencyListUnitPrice", "PricingCurrencyContractedUnitPrice")
     for r in rows_:

@@ -91,7 +91,7 @@ class Catalog:
             if mult is None:
                 raise PriceNotFound(f"catalog {self.version} has no Multi-AZ rule for {service}")
             amount = CONTEXT.multiply(amount, parse_amount(mult))
-        unit = svc.get("unit", "")
+        unit = svc.get("units", {}).get(key[-1], svc.get("unit", "")) if key else svc.get("unit", "")
         if service == "lambda":
             unit = {"GB-Second": "GB-Seconds", "Request": "Requests"}.get(key[-1], key[-1])
         sku = "/".join((service, region) + key + (("multi-az",) if multi_az else ()))

@@ -53,6 +53,8 @@ def add_commands(sub: Any) -> None:
     from ..agents.snowflake_telemetry_agent import add_agent_command as add_snowflake_agent
     add_databricks_agent(asub)
     add_snowflake_agent(asub)
+    from ..agents.azure_telemetry_agent import add_agent_command as add_azure_agent
+    add_azure_agent(asub)
 
 
 def _collect(args: argparse.Namespace) -> int:

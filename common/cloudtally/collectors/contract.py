@@ -48,6 +48,7 @@ ARTIFACTS: dict[str, list[tuple[str, Callable[[list], set[str]]]]] = {
 # modules that register the deploy artifacts of the other runtimes (imported before a check)
 ARTIFACT_MODULES: list[str] = [
     "cloudtally.providers.gcp.deploy",          # functions/gcp/main.py entry points, infra/gcp/main.tf
+    "cloudtally.providers.azure.deploy",         # functions/azure and infra/azure/cloudtally.json
 ]
 
 

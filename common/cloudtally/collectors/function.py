@@ -24,17 +24,18 @@ from .secrets import Secrets, ingest_key
 ENV_COLLECTOR_CONFIG = "CLOUDTALLY_COLLECTOR_CONFIG"     # JSON object of config overrides
 
 
-def config_overrides(env: Mapping[str, str], event_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The deployment's config (``CLOUDTALLY_COLLECTOR_CONFIG``) overridden by the trigger's."""
+def config_overrides(env: Mapping[str, str], event_config: Mapping[str, Any] | None = None, *,
+                     setting: str = ENV_COLLECTOR_CONFIG) -> dict[str, Any]:
+    """The deployment's config (the ``setting`` variable, ``CLOUDTALLY_COLLECTOR_CONFIG``) overridden by the trigger's."""
     cfg: dict[str, Any] = {}
-    raw = env.get(ENV_COLLECTOR_CONFIG)
+    raw = env.get(setting)
     if raw:
         try:
             doc = json.loads(raw)
         except ValueError:
             doc = None
         if not isinstance(doc, dict):
-            raise ConfigError(f"{ENV_COLLECTOR_CONFIG} must be a JSON object")
+            raise ConfigError(f"{setting} must be a JSON object")
         cfg.update(doc)
     cfg.update(event_config or {})
     return cfg

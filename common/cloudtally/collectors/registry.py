@@ -39,6 +39,8 @@ MODULES: list[str] = [
     "cloudtally.providers.gcp.collector",
     "cloudtally.providers.aws.collector",
     "cloudtally.providers.aws.billing_export",
+    "cloudtally.providers.azure.collector",
+    "cloudtally.providers.azure.billing_export",
     "cloudtally.providers.atlas.collector",
     "cloudtally.providers.redis_cloud.collector",
     "cloudtally.providers.github.collector",

@@ -225,6 +225,18 @@ class CollectorContext:
         last = self.mark(scope, key)
         return last is None or self.now - last >= timedelta(hours=every_hours) - timedelta(minutes=5)
 
+    def closed_days_due(self, window: Window, key: str, every_hours: float) -> Window | None:
+        """The closed days of ``window`` when a pull of whole days (usage metrics billed or throttled per
+        request) is due for the current scope — marked done now — else None; a fixed window is pulled as asked."""
+        if self.fixed_window:
+            return window
+        scope = self.current.name if self.current is not None else ""
+        today = day_floor(self.now)
+        if window.start >= today or not self.due(scope, key, every_hours):
+            return None
+        self.set_mark(scope, key, self.now)
+        return Window(window.start, today)
+
     def note(self, message: str) -> None:
         """Something skipped that is not an error (e.g. a resource the catalog cannot price)."""
         if self.current is not None and message not in self.current.notes and len(self.current.notes) < 50:

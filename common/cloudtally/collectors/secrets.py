@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from .registry import INGEST_KEY, SecretRef
 
 ENV_SECRET_ARNS = "CLOUDTALLY_SECRET_ARNS"     # JSON {secret name: ARN}, set by the Lambda deploy
+KEYVAULT_REFERENCE = "@Microsoft.KeyVault("   # an Azure app setting's Key Vault reference, as written
 _KNOWN: set[str] = set()
 _LOCK = threading.Lock()
 
@@ -66,13 +67,19 @@ class Secrets:
         value = None
         if len(ref.env) == 1 and self.env.get(ref.env[0]):
             value = self.env[ref.env[0]]
+        unresolved = False
         if value is None and self.env.get(ref.env_var):
             value = self.env[ref.env_var]
+            if value.startswith(KEYVAULT_REFERENCE):   # Azure leaves an unresolvable Key Vault reference as its text
+                value, unresolved = None, True
         if value is None and self.fetch is not None:
             value = self.fetch(ref)
         if value is None:
             where = " or ".join(list(ref.env[:1] if len(ref.env) == 1 else ()) + [ref.env_var])
-            raise ConfigError(f"secret {ref.name} is not set: set {where}, or store it in the platform's secret "
+            raise ConfigError((f"secret {ref.name}: the Key Vault reference in {ref.env_var} did not resolve (create "
+                               f"the secret {ref.keyvault_name} in the vault; the app's identity reads it)")
+                              if unresolved else
+                              f"secret {ref.name} is not set: set {where}, or store it in the platform's secret "
                               f"store ({ref.aws_name} / Key Vault {ref.keyvault_name} / Secret Manager {ref.gcp_name})",
                               code="missing_secret")
         _remember(value)

@@ -88,9 +88,7 @@ def data_prefix(config: BillingExportConfig) -> tuple[str, str]:
 
 def billing_periods(start: datetime, end: datetime, previous_days: int) -> list[str]:
     """Billing periods (``YYYY-MM``) to check for a window."""
-    first = P.month_start(start.date(), back=1 if start.day <= previous_days else 0)
-    last = end.date() if end == P.midnight(end.date()) else end.date() + P.ONE_DAY   # [start, end) in whole days
-    return list(P.month_keys(first, last))
+    return P.billing_months(start, end, previous_days)
 
 
 def period_sources(s3: Any, bucket: str, prefix: str, period: str) -> tuple[list[Any], datetime | None]:
