@@ -313,7 +313,9 @@ def estimate(f: dict, p: dict[str, Decimal], resources: int, loads_per_day: int)
         # metrics, plus the day ledgers (kept 40 days by TTL)
         gb = (month("table_bytes") + month("ledger_bytes") * 40 / DAYS_PER_MONTH) / Decimal(1024 ** 3)
         storage = gb * (p["dynamodb_storage_gb_month"] + p["dynamodb_pitr_gb_month"])
-        placements = lambda_placements()
+        # the estate costed is an AWS one: the deployment's AWS collectors (the registry places SaaS and data
+        # platform collectors on Lambda too; each one enabled adds its secrets and alarm, see fixed_per_collector)
+        placements = [pl for pl in lambda_placements() if pl.name in AWS_ESTATE_COLLECTORS]
         aws = next(p.spec for p in placements if p.name == "aws")
         aws_cfg = aws.default_config()
         runs = HOURS_PER_MONTH                                       # the AWS collector: rate(1 hour)
@@ -354,6 +356,18 @@ def estimate(f: dict, p: dict[str, Decimal], resources: int, loads_per_day: int)
                       "lambda_gb_seconds": gbs.quantize(Decimal("0.1")),
                       "getmetricdata_metrics": metrics_requested.quantize(Decimal(1)),
                       "cost_explorer_requests": ce_requests.quantize(Decimal("0.1")), "table_gb": gb.quantize(Decimal("0.001"))}}
+
+
+AWS_ESTATE_COLLECTORS = ("aws", "aws-billing-export")
+
+
+def fixed_per_collector(p: dict[str, Decimal]) -> dict[str, str]:
+    """Monthly fixed cost each further Lambda-placed collector adds: its own secrets (the ingest key is
+    shared) and its error alarm. Its API calls and records are the vendor's estate, not costed here."""
+    shared = {"cloudtally/ingest-api-key"}
+    return {pl.name: str(p["secrets_manager_secret_month"] * len({s.aws_name for s in pl.secrets} - shared)
+                         + p["cloudwatch_alarm_month"])
+            for pl in lambda_placements() if pl.name not in AWS_ESTATE_COLLECTORS}
 
 
 def main() -> int:
@@ -398,6 +412,8 @@ def main() -> int:
                                              .quantize(Decimal("0.1"))),
            "hourly_run_s": {str(small["resources"]): str(small["hourly_run_s"].quantize(Decimal("0.01"))),
                             str(large["resources"]): str(large["hourly_run_s"].quantize(Decimal("0.01")))},
+           "collectors_costed": list(AWS_ESTATE_COLLECTORS),
+           "fixed_usd_per_month_per_further_collector": fixed_per_collector(p),
            "prices": "catalog/data/aws_platform_prices.json@2026-11-26"}
     print(json.dumps(out))
     return 0
