@@ -183,6 +183,8 @@ def operations() -> dict[str, dict[str, Any]]:
     ops["exportFocus"] = openapi_operation()["get"]
     from .saas_costs import openapi as saas_openapi
     ops.update(saas_openapi())
+    from .telemetry import openapi as telemetry_openapi
+    ops.update(telemetry_openapi())
     return ops
 
 
