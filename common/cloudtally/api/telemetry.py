@@ -59,13 +59,22 @@ def otlp_metrics(svc: Any, req: Request) -> Reply:
     res = svc.store.write_metric_batch(decoded.points, key=key, digest=hashlib.blake2b(raw, digest_size=16).hexdigest(),
                                        agent_id=agent, accepted=decoded.accepted, rejected=decoded.rejected,
                                        error_message=decoded.error_message(), now=now)
-    out, ctype = otlp.response(decoded.encoding, res["rejected"], res["error_message"])
+    # a protobuf answer only to a client that accepts one (API Gateway and Chalice refuse a binary answer to a
+    # request whose Accept header does not name it; OTLP clients read a JSON answer as well)
+    kind = decoded.encoding if decoded.encoding == "json" or _accepts_protobuf(req.headers) else "json"
+    out, ctype = otlp.response(kind, res["rejected"], res["error_message"])
     headers = {"X-CloudTally-Accepted-Data-Points": str(res["accepted"])}
     if res["replay"]:
         headers["Idempotent-Replay"] = "true"
-    if decoded.encoding == "protobuf":
+    if kind == "protobuf":
         return Reply(out, headers={"Content-Type": ctype, **headers}, raw=True)
     return Reply(out, headers=headers)
+
+
+def _accepts_protobuf(headers: Mapping[str, str]) -> bool:
+    accept = (_header(headers, ("accept",)) or "").lower()
+    return any(t.split(";")[0].strip() in ("application/x-protobuf", "application/protobuf", "*/*", "application/*")
+               for t in accept.split(","))
 
 
 # ---------------------------------------------------------------------------------------------- heartbeat
@@ -77,7 +86,7 @@ def agent_heartbeat(svc: Any, req: Request) -> Any:
     if header_id is not None and header_id != agent_id:
         raise BadRequest("X-TelemetryFlow-Agent-ID differs from the path's agent id", code="agent_id_mismatch",
                          details=[{"field": "X-TelemetryFlow-Agent-ID", "message": "must equal {agentId}"}])
-    doc = body.parse_json(body.decode_body(req.body, req.headers, HEARTBEAT_MAX_BYTES))
+    doc = _json(body.decode_body(req.body, req.headers, HEARTBEAT_MAX_BYTES))
     if not isinstance(doc, dict) or not isinstance(doc.get("systemInfo"), dict):
         raise BadRequest("a heartbeat is {\"systemInfo\": {...}}", code="invalid_heartbeat",
                          details=[{"field": "systemInfo", "message": "required object"}])
@@ -106,6 +115,22 @@ def agent_heartbeat(svc: Any, req: Request) -> Any:
     seen = svc.store.record_heartbeat(agent_id, info, facts, tags=tags, now=now)
     return {"status": "ok", "agent_id": agent_id, "received_at": _iso(now), "first_seen": _iso(seen["first_seen"]),
             "heartbeats": seen["heartbeats"], "fields": len(info), "rejected": problems}
+
+
+def _json(raw: bytes) -> Any:
+    """A heartbeat's JSON with plain numbers (telemetry, not money: floats are what the agent measured);
+    NaN/Infinity, bad UTF-8 and nesting deeper than the parser allows are 400s."""
+    import json
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=no_constant)
+    except UnicodeDecodeError:
+        raise BadRequest("body is not UTF-8", code="bad_encoding") from None
+    except (ValueError, RecursionError) as e:
+        raise BadRequest(f"malformed JSON: {str(e)[:120]}", code="invalid_json") from None
 
 
 def _iso(dt) -> str:
