@@ -55,6 +55,8 @@ def add_commands(sub: Any) -> None:
     aws.set_defaults(func=_agent_aws)
     from ..agents.saas_services_telemetry_agent import add_agent_command as add_saas_agent
     add_saas_agent(asub)
+    from ..agents.generic_telemetry_agent import add_agent_command as add_generic_agent
+    add_generic_agent(asub)
 
 
 def _collect(args: argparse.Namespace) -> int:
