@@ -25,6 +25,9 @@ STALE_INTERVALS = 15
 HOST_INTERVAL = 60
 OTHER_INTERVAL = 300
 STATUSES = ("online", "stale", "offline")
+RULE = (f"online: a heartbeat within {ONLINE_INTERVALS} heartbeat intervals (60 s by default), stale: within "
+        f"{STALE_INTERVALS}, offline: older; cost: the range's cost of the record whose ResourceId or ResourceName is "
+        "the host's cloud instance id, host name, host id or agent id")
 
 
 def status(last_seen: datetime | None, now: datetime, interval: int) -> str:
