@@ -515,3 +515,17 @@ def test_the_collector_fills_every_seed_field_and_its_otlp_is_what_the_receiver_
     assert [p.timestamp for p in cpu] == [NOW, datetime.fromtimestamp(T + 15, timezone.utc)]
     assert cpu[0].dimensions == {"host.name": info["hostname"], "service.name": "cloudtally-agent",
                                  "k8s.node.name": "node-a"}
+
+
+def test_the_readme_generic_agent_config_is_valid(tmp_path):
+    import re
+
+    from cloudtally.agents.generic_telemetry_agent import load_config
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### The generic agent"):text.index("## CLI")]
+    (block,) = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    f = tmp_path / "generic.yaml"
+    f.write_text(block)
+    cfg = load_config(f)
+    assert [s["type"] for s in cfg["sources"]] == ["command", "prometheus", "csv_costs"]
+    assert cfg["agent"]["id"] == "dc-agent-1"

@@ -92,7 +92,8 @@ def agent_heartbeat(svc: Any, req: Request) -> Any:
                          details=[{"field": "systemInfo", "message": "required object"}])
     info, problems = systeminfo.validate(doc["systemInfo"])
     interval = doc.get("heartbeatInterval")
-    if interval is not None and not (isinstance(interval, int) and 1 <= interval <= 86400):
+    if interval is not None and not (isinstance(interval, int) and not isinstance(interval, bool)
+                                     and 1 <= interval <= 86400):
         problems.append({"field": "heartbeatInterval", "message": "seconds, 1-86400"})
         interval = None
     tags = doc.get("tags")

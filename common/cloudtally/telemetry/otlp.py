@@ -138,7 +138,7 @@ def parse_request(raw: bytes, kind: str) -> Any:
     if kind == "protobuf":
         try:
             req.ParseFromString(raw)
-        except (DecodeError, RuntimeError, ValueError) as e:   # upb raises DecodeError; recursion as RuntimeError
+        except (DecodeError, RuntimeError, ValueError, RecursionError) as e:   # upb: DecodeError; nesting: Runtime
             raise BadRequest(f"malformed protobuf: not an OTLP ExportMetricsServiceRequest ({str(e)[:80]})",
                              code="malformed_protobuf") from None
         return req
@@ -146,14 +146,14 @@ def parse_request(raw: bytes, kind: str) -> Any:
         doc = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise BadRequest("body is not UTF-8", code="bad_encoding") from None
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise BadRequest(f"malformed JSON: {str(e)[:120]}", code="invalid_json") from None
     if not isinstance(doc, dict):
         raise BadRequest("OTLP JSON must be an object {\"resourceMetrics\": [...]}", code="invalid_otlp")
     _drop_exemplars(doc)
     try:
         json_format.ParseDict(doc, req, ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError, TypeError, AttributeError) as e:
+    except (json_format.ParseError, ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as e:
         raise BadRequest(f"invalid OTLP JSON: {str(e)[:160]}", code="invalid_otlp") from None
     return req
 

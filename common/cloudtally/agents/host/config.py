@@ -135,7 +135,8 @@ class Exporter:
     compression: str = "gzip"
     flush_interval: float = 10.0
     batch_size: int = 100               # collections (each a snapshot of every series) per request
-    linger: float = 300.0               # a partial batch waits this long for more collections (see README)
+    linger: float = 900.0               # a partial batch waits this long for more collections: a series' points
+                                        # then land together, 0.04 WRU a point instead of ~1.5 (README)
     timeout: float = 30.0
     headers: dict[str, str] = field(default_factory=dict, metadata={"secret": True})
 
