@@ -170,9 +170,9 @@ def get_agent(svc: Any, req: Request) -> Any:
     if req.query:
         raise BadRequest("invalid query parameters", details=[{"field": k[:64], "message": "unknown parameter"}
                                                               for k in req.query])
-    for r in svc.store.agents():
-        if r["agent_id"] == agent_id:
-            return hosts.agent_view(r, svc.now(), system_info=True)
+    row = svc.store.agent(agent_id)
+    if row is not None:
+        return hosts.agent_view(row, svc.now(), system_info=True)
     raise NotFound(f"no agent {agent_id!r}", details={"agent_id": agent_id})
 
 

@@ -89,36 +89,18 @@ class HeartbeatsMixin:
         return {"first_seen": _parse_dt(attrs.get("fs", {}).get("S")) or now, "last_seen": now,
                 "heartbeats": int(attrs.get("hb", {}).get("N", "1"))}
 
-    def agents(self, *, system_info: bool = False) -> list[dict[str, Any]]:
+    def agents(self) -> list[dict[str, Any]]:
         """Every agent of partition ``A`` (host agents and OpenFinOps agents) with its counters: one query
         each for the agents and the counters."""
-        import zlib
-
         counters = {it["sk"]["S"]: it for it in self.query({"KeyConditionExpression": "pk = :pk",
                                                              "ExpressionAttributeValues": {":pk": {"S": COUNTERS_PK}}})}
-        out = []
-        for it in self.query({"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "A"}}}):
-            aid = it["sk"]["S"]
-            row: dict[str, Any] = {"agent_id": aid}
-            for key, attr in HEARTBEAT_ATTRS.items():
-                if attr in it:
-                    row[key] = int(it[attr]["N"]) if "N" in it[attr] else it[attr]["S"]
-            if "at" in it and "agent_type" not in row:
-                row["agent_type"] = it["at"]["S"]
-            row["first_seen"] = _parse_dt(it.get("fs", {}).get("S")) or _parse_dt(it.get("ra", {}).get("S"))
-            row["last_seen"] = _parse_dt(it.get("ls", {}).get("S"))
-            row["heartbeats"] = int(it.get("hb", {}).get("N", "0"))
-            row["tags"] = json.loads(it["tg"]["S"]) if "tg" in it else {}
-            if "cf" in it:
-                row["config"] = json.loads(it["cf"]["S"])
-            if "si" in it:
-                row["system_info"] = json.loads(zlib.decompress(it["si"]["B"]))
-            c = counters.get(aid, {})
-            row["points_received"] = int(c.get("pts", {}).get("N", "0"))
-            row["batches_received"] = int(c.get("bat", {}).get("N", "0"))
-            row["duplicate_batches"] = int(c.get("dup", {}).get("N", "0"))
-            out.append(row)
-        return out
+        return [_agent_row(it, counters.get(it["sk"]["S"], {})) for it in self.query(
+            {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "A"}}})]
+
+    def agent(self, agent_id: str) -> dict[str, Any] | None:
+        """One agent with its counters (two reads), or None."""
+        it = self.get_item("A", agent_id, consistent=False)
+        return _agent_row(it, self.get_item(COUNTERS_PK, agent_id, consistent=False) or {}) if it else None
 
     def counter_update(self, agent_id: str, *, points: int, batches: int = 1, duplicates: int = 0,
                        now: datetime) -> dict[str, Any]:
@@ -135,3 +117,26 @@ class HeartbeatsMixin:
         self._call("UpdateItem", self.counter_update(agent_id, points=0 if duplicate else points,
                                                      batches=0 if duplicate else 1, duplicates=int(duplicate),
                                                      now=now), "write")
+
+
+def _agent_row(it: dict[str, Any], c: dict[str, Any]) -> dict[str, Any]:
+    import zlib
+
+    row: dict[str, Any] = {"agent_id": it["sk"]["S"]}
+    for key, attr in HEARTBEAT_ATTRS.items():
+        if attr in it:
+            row[key] = int(it[attr]["N"]) if "N" in it[attr] else it[attr]["S"]
+    if "at" in it:
+        row["agent_type"] = it["at"]["S"]
+    row["first_seen"] = _parse_dt(it.get("fs", {}).get("S")) or _parse_dt(it.get("ra", {}).get("S"))
+    row["last_seen"] = _parse_dt(it.get("ls", {}).get("S"))
+    row["heartbeats"] = int(it.get("hb", {}).get("N", "0"))
+    row["tags"] = json.loads(it["tg"]["S"]) if "tg" in it else {}
+    if "cf" in it:
+        row["config"] = json.loads(it["cf"]["S"])
+    if "si" in it:
+        row["system_info"] = json.loads(zlib.decompress(it["si"]["B"]))
+    row["points_received"] = int(c.get("pts", {}).get("N", "0"))
+    row["batches_received"] = int(c.get("bat", {}).get("N", "0"))
+    row["duplicate_batches"] = int(c.get("dup", {}).get("N", "0"))
+    return row
