@@ -48,22 +48,11 @@ sys.path.insert(0, str(ROOT / "common"))
 from cloudtally import devstack  # noqa: E402
 from cloudtally.config import Settings  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from platform_cost import _item_bytes as item_bytes  # noqa: E402  (DynamoDB item size, for transactions)
+
 AGENT = Path(sys.executable).with_name("cloudtally-agent")
 NOW = datetime(2026, 12, 15, 9, 30, tzinfo=timezone.utc)     # the API's pinned clock for the write-cost part
-
-
-def item_bytes(item: dict) -> int:
-    """DynamoDB item size: attribute names plus values (numbers ~ half their digits + 1)."""
-    def val(v: dict) -> int:
-        (t, x), = v.items()
-        if t == "S":
-            return len(x.encode())
-        if t == "N":
-            return len(x.lstrip("-").replace(".", "")) // 2 + 2
-        if t == "B":
-            return len(x)
-        return 1
-    return sum(len(k.encode()) + val(v) for k, v in item.items())
 
 
 def store_for(endpoint: str):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import uuid
@@ -117,21 +116,8 @@ class AWSTelemetryAgent:
 
     def run_continuous(self, interval_seconds: int = 300) -> None:
         """Collect and send every ``interval_seconds`` until Ctrl-C or SIGTERM (clean stop, no traceback)."""
-        previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, lambda *_: self._stop.set())
-        try:
-            while not self._stop.is_set():
-                try:
-                    self.run_once()
-                except CloudTallyError as e:   # one failed cycle is logged; the next cycle retries
-                    log.error("telemetry cycle failed: %s", e.message)
-                self._stop.wait(interval_seconds)
-        finally:
-            for sig, h in previous.items():
-                signal.signal(sig, h)
-            log.info("agent %s stopped", self.agent_id)
+        from .loop import run_continuous
+        run_continuous(self.run_once, interval_seconds, self._stop, log, self.agent_id)
 
 
 def build_payload(agent_id: str, hostname: str, region: str, now: datetime, hours: Decimal,

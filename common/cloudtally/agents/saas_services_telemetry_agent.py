@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
 import threading
 import uuid
@@ -320,21 +319,8 @@ class SaaSServicesTelemetryAgent:
 
     def run_continuous(self, interval_seconds: int = 3600) -> None:
         """Collect and send every ``interval_seconds`` until Ctrl-C or SIGTERM."""
-        previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, lambda *_: self._stop.set())
-        try:
-            while not self._stop.is_set():
-                try:
-                    self.run_once()
-                except CloudTallyError as e:
-                    log.error("telemetry cycle failed: %s", e.message)
-                self._stop.wait(interval_seconds)
-        finally:
-            for sig, h in previous.items():
-                signal.signal(sig, h)
-            log.info("agent %s stopped", self.agent_id)
+        from .loop import run_continuous
+        run_continuous(self.run_once, interval_seconds, self._stop, log, self.agent_id)
 
 
 def add_agent_command(asub: Any) -> None:

@@ -299,12 +299,17 @@ class Buffer:
             self.state["acked_batches"] += 1
             if accepted < batch.points:
                 self.state["rejected_points"] += batch.points - accepted
-            self.state["acked_keys"].append(batch.key)
-            self._save()
-            self.pending.pop(batch.key)
-            self._delete_manifest(batch.key, batch)
-            for s in batch.seqs:
-                self._forget(s)
+            self._settle(batch)
+
+    def _settle(self, batch: Batch) -> None:
+        """The batch is done with (counted by the caller): its key saved first, then its files deleted, so a
+        crash in between never sends or counts it again."""
+        self.state["acked_keys"].append(batch.key)
+        self._save()
+        self.pending.pop(batch.key)
+        self._delete_manifest(batch.key, batch)
+        for s in batch.seqs:
+            self._forget(s)
 
     def reject(self, batch: Batch, reason: str) -> None:
         """The API refused the whole batch (a 4xx other than 429): it is not retried; counted and logged."""
@@ -314,12 +319,7 @@ class Buffer:
             self.state["rejected_points"] += batch.points
             self.state["rejected_batches"] += 1
             self.state["last_rejection"] = reason[:500]
-            self.state["acked_keys"].append(batch.key)
-            self._save()
-            self.pending.pop(batch.key)
-            self._delete_manifest(batch.key, batch)
-            for s in batch.seqs:
-                self._forget(s)
+            self._settle(batch)
             log.error("batch %s (%d points) refused and not retried: %s", batch.key, batch.points, reason[:300])
 
     # ------------------------------------------------------------ stop, stats
