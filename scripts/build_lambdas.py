@@ -73,7 +73,8 @@ def artifacts() -> dict[str, dict]:
                 # the routes import these lazily (cold start): each must import from the artifact alone
                 "probe": ["cloudtally.api.service", "cloudtally.api.openapi", "cloudtally.api.handlers",
                           "cloudtally.api.collector_state", "cloudtally.store", "cloudtally.budgets",
-                          "cloudtally.dashboard_data", "cloudtally.importers.export", "cloudtally.alerts"],
+                          "cloudtally.dashboard_data", "cloudtally.importers.export", "cloudtally.alerts",
+                          "cloudtally.api.telemetry", "cloudtally.telemetry.otlp"],
                 "sources": [(ROOT / "functions" / "api" / "app.py", "app.py"),
                             (ROOT / "functions" / "api" / "chalicelib", "chalicelib")]},
         "alerts": {"requirements": base + extras["aws"], "module": "handler", "attr": "handler",

@@ -194,8 +194,9 @@ def load_demo_data(client, store, now, skip_providers=()) -> dict[str, int]:
     providers in ``skip_providers`` come from their collectors instead."""
     from cloudtally.demo import demo_metrics, demo_records
     res = client.send_records(demo_records(now, skip_providers=tuple(skip_providers)))
+    from cloudtally.telemetry.demo import write_demo_hosts
     return {"accepted": res.accepted, "rejected": len(res.rejected),
-            "metrics": store.write_metrics(demo_metrics(now))}
+            "metrics": store.write_metrics(demo_metrics(now)), "hosts": write_demo_hosts(store, now)}
 
 
 def run_collectors(env: dict, keys: dict, api_url: str, moto: str) -> None:

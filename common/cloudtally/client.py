@@ -44,6 +44,12 @@ class Client:
                  spool_dir: str | Path | None = None):
         if not api_url:
             raise ValidationError("API URL is required (CLOUDTALLY_API_URL or --api-url)")
+        parts = urllib.parse.urlsplit(api_url)
+        if parts.username is not None:   # https://ID:SECRET@host: the key travels in the URL (OpenFinOps agents)
+            key_id = key_id or urllib.parse.unquote(parts.username)
+            key_secret = key_secret or urllib.parse.unquote(parts.password or "")
+            host = parts.hostname + (f":{parts.port}" if parts.port else "")
+            api_url = urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
         self.api_url = api_url.rstrip("/")
         self.key_id = key_id
         self._secret = key_secret

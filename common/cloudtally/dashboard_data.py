@@ -493,11 +493,14 @@ def infrastructure(store, q: Query, now: datetime) -> dict[str, Any]:
                              "cpu": _avg(cl["_cpu"]), "memory": _avg(cl["_mem"]), "storage": _avg(cl["_disk"])})
     cluster_list.sort(key=lambda c: (-c["amount"], c["cluster"]))
     start, end = _metric_window(q, today)
+    from .telemetry import hosts as host_agents
     return {
         "view": "infrastructure", **_filters_echo(q), "currency": cur, "metric": AMOUNT, "totals": s["totals"],
         "metrics_window": {"from": start.isoformat(), "to": end.isoformat(), "metrics": UTIL_METRICS},
         "clusters": cluster_list, "nodes": nodes, "idle_amount": idle_total,
         "idle_method": "per node: cost × (100 % − the higher of average CPU and memory utilisation)",
+        # host agents' heartbeats (online/stale/offline at this clock) with each host's cost where a record names it
+        "hosts": host_agents.host_rows(store.agents(), now, costs, cur, AMOUNT), "hosts_rule": host_agents.RULE,
         "options": options(store, q),
     }
 

@@ -176,4 +176,5 @@ def load_demo(store, now: datetime) -> dict[str, int]:
     recs = demo_records(now)
     store.write_records(recs)
     n_metrics = store.write_metrics(demo_metrics(now))
-    return {"records": len(recs), "metrics": n_metrics}
+    from .telemetry.demo import write_demo_hosts
+    return {"records": len(recs), "metrics": n_metrics, "hosts": write_demo_hosts(store, now)}

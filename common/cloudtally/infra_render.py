@@ -297,8 +297,8 @@ def render(placements: list | None = None) -> str:
             "name": "aws", "runtime": RUNTIME, "architecture": "x86_64",
             "stage": "${opt:stage, 'v1'}", "region": "${opt:region, 'us-east-1'}",
             "logRetentionInDays": LOG_RETENTION_DAYS,
-            "apiGateway": {"binaryMediaTypes": ["application/gzip", "application/x-gzip",
-                                                "application/octet-stream"]},
+            # the route table's binary types: gzip bodies and OTLP protobuf reach the handlers as bytes
+            "apiGateway": {"binaryMediaTypes": list(_binary_types())},
             "environment": {"CLOUDTALLY_TABLE": {"Ref": "Table"}},
         },
         "package": {"individually": True, "patterns": ["!node_modules/**"]},
@@ -334,3 +334,8 @@ def _render_cmd(a: argparse.Namespace) -> int:
     a.out.write_text(text)
     print(f"wrote {a.out}")
     return 0
+
+
+def _binary_types() -> tuple[str, ...]:
+    from .api.routes import BINARY_TYPES
+    return BINARY_TYPES

@@ -252,3 +252,35 @@ def test_alerts_sent_show_when_claimed_and_when_sns_acknowledged(page, dashboard
     }
     assert "never" not in page.text_content("#alerts-table")
     assert page.console_errors == []
+
+
+def test_infrastructure_lists_hosts_from_heartbeats_with_status_facts_and_cost(page, dashboard, demo_stack):
+    page.goto(dashboard["url"] + PAGES["infrastructure"])
+    wait_ready(page)
+    heads = page.locator("#hosts-table thead th").all_text_contents()
+    assert heads == ["Host", "Status", "Last heartbeat", "CPU", "Memory", "Disk", "GPU", "Where", "Agent", "Cost"]
+    rows = {}
+    for r in page.locator("#hosts-table tbody tr").all():
+        cells = r.locator("td").all_text_contents()
+        rows[cells[0]] = dict(zip(heads, cells))
+    # the demo's heartbeats are 10 s, 20 s, 45 s, 10 min and 2 days before the API's (pinned) clock
+    assert {h: r["Status"] for h, r in rows.items()} == {"gpu-node-1": "online", "web-1": "online", "web-2": "online",
+                                                         "db-1": "stale", "build-old": "offline"}
+    assert list(rows) == ["gpu-node-1", "web-1", "web-2", "db-1", "build-old"]      # online first
+    assert rows["web-1"]["Last heartbeat"] == "20 s ago" and rows["db-1"]["Last heartbeat"] == "10 min ago"
+    assert rows["web-1"]["CPU"] == "42.5 %" and rows["web-1"]["Memory"] == "65.6 % of 32 GiB"
+    assert rows["gpu-node-1"]["GPU"] == "2 × NVIDIA A100-SXM4-80GB, 90.5 %" and rows["web-1"]["GPU"] == "none"
+    assert rows["web-1"]["Where"] == "aws m5.2xlarge us-east-1"
+    assert rows["web-2"]["Where"] == "aws m5.2xlarge us-east-1; container: containerd cloudtally-agent-x7k2p"
+    assert rows["db-1"]["Where"] == "VM (vmware)" and rows["gpu-node-1"]["Where"] == "on-premises / bare metal"
+    # cost where a record names the host: web-1 and web-2 are the demo estate's EC2 instances i-0a1b2c3d-00 / -01
+    q = parse_qs(urlsplit(page.url).query)
+    k = demo_stack["keys"]["read"]
+    top = requests.get(f"{demo_stack['url']}/v1/costs/top-resources", timeout=30,
+                       params={"from": q["from"][0], "to": q["to"][0], "limit": 1000},
+                       headers={"X-CloudTally-Key-Id": k["id"], "X-CloudTally-Key-Secret": k["secret"]}).json()
+    cost = {r["ResourceId"]: r["EffectiveCost"] for r in top["resources"]}
+    assert rows["web-1"]["Cost"] == usd(cost["i-0a1b2c3d-00"]) and rows["web-2"]["Cost"] == usd(cost["i-0a1b2c3d-01"])
+    assert rows["gpu-node-1"]["Cost"] == "—"
+    assert page.text_content("#hosts-online .kpi-value") == "3 / 5"
+    assert page.console_errors == []

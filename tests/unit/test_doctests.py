@@ -9,7 +9,9 @@ import pytest
 
 MODULES = ["cloudtally.periods", "cloudtally.clock", "cloudtally.money", "cloudtally.focus",
            "cloudtally.collectors.config", "cloudtally.collectors.registry", "cloudtally.collectors.runner",
-           "cloudtally.catalog", "cloudtally.infra_render", "cloudtally.api.inprocess", "cloudtally.client"]
+           "cloudtally.catalog", "cloudtally.infra_render", "cloudtally.api.inprocess", "cloudtally.client",
+           "cloudtally.telemetry.otlp", "cloudtally.telemetry.systeminfo", "cloudtally.telemetry.hosts",
+           "cloudtally.agents.host.config"]
 
 
 @pytest.mark.parametrize("name", MODULES)

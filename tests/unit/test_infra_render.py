@@ -143,7 +143,7 @@ def test_api_path_patterns_cover_every_route_of_the_api_and_no_dashboard_path():
     from cloudtally_infra.api_swagger import load_chalice_app
     routes = list(load_chalice_app().routes)
     patterns = api_path_patterns(routes)
-    assert patterns == ["/api/*", "/v1/*"]
+    assert patterns == ["/agents/*", "/api/*", "/otlp/*", "/v1/*"]
     assert all(any(fnmatch.fnmatchcase(r, p) for p in patterns) for r in routes)
     assert api_path_patterns(["/health"]) == ["/health"]
     for bad in (["/assets/x"], ["/config.json"], ["/{id}/x"]):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import sys
 import threading
@@ -112,22 +111,9 @@ class TelemetryAgent:
 
     def run_continuous(self, interval_seconds: int | None = None) -> None:
         """Collect and send every ``interval_seconds`` until Ctrl-C or SIGTERM (clean stop, no traceback)."""
-        interval = self.default_interval if interval_seconds is None else interval_seconds
-        previous = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, lambda *_: self._stop.set())
-        try:
-            while not self._stop.is_set():
-                try:
-                    self.run_once()
-                except CloudTallyError as e:   # one failed cycle is logged; the next cycle retries
-                    self.log.error("telemetry cycle failed: %s", e.message)
-                self._stop.wait(interval)
-        finally:
-            for sig, h in previous.items():
-                signal.signal(sig, h)
-            self.log.info("agent %s stopped", self.agent_id)
+        from .loop import run_continuous
+        run_continuous(self.run_once, self.default_interval if interval_seconds is None else interval_seconds,
+                       self._stop, self.log, self.agent_id)
 
 
 def run_cli(agent: TelemetryAgent, *, once: bool, interval: int) -> int:

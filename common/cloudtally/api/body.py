@@ -20,8 +20,10 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return ""
 
 
-def decode_body(raw: bytes | str | None, headers: Mapping[str, str], max_bytes: int) -> bytes:
-    """The request body, gunzipped if needed, refusing anything larger than ``max_bytes`` (413)."""
+def decode_body(raw: bytes | str | None, headers: Mapping[str, str], max_bytes: int,
+                types: tuple[str, ...] = JSON_TYPES) -> bytes:
+    """The request body, gunzipped if needed, refusing anything larger than ``max_bytes`` (413) and a
+    declared Content-Type outside ``types`` (415)."""
     if raw is None:
         raw = b""
     if isinstance(raw, str):
@@ -43,7 +45,7 @@ def decode_body(raw: bytes | str | None, headers: Mapping[str, str], max_bytes: 
             raise PayloadTooLarge(f"decompressed body exceeds the limit of {max_bytes} bytes",
                                   details={"limit_bytes": max_bytes})
         raw = out
-    if ctype and ctype not in JSON_TYPES:
+    if ctype and ctype not in types:
         raise UnsupportedMediaType(f"unsupported Content-Type {ctype[:60]!r}; send application/json or "
                                    "application/x-ndjson (optionally gzip)")
     return raw

@@ -45,7 +45,8 @@ def set_service(svc: ApiService | None) -> None:
 def cors() -> CORSConfig:
     return CORSConfig(allow_origin=settings().cors_origin,
                       allow_headers=["X-CloudTally-Key-Id", "X-CloudTally-Key-Secret", "Authorization",
-                                     "Content-Type", "Content-Encoding"],
+                                     "Content-Type", "Content-Encoding", "Idempotency-Key", "X-TelemetryFlow-Key-ID",
+                                     "X-TelemetryFlow-Key-Secret", "X-TelemetryFlow-Agent-ID"],
                       expose_headers=["Retry-After", "X-Request-Id"], max_age=600)
 
 

@@ -191,6 +191,8 @@ def operations() -> dict[str, dict[str, Any]]:
     ops.update(saas_openapi())
     from .data_platforms import openapi_operations as data_platform_operations
     ops.update(data_platform_operations())
+    from .telemetry import openapi as telemetry_openapi
+    ops.update(telemetry_openapi())
     return ops
 
 

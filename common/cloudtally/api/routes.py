@@ -66,6 +66,7 @@ def _r(method: str, path: str, scope: str | None, op: str, handler: str, **kw: A
 
 
 H = "cloudtally.api.handlers"
+T = "cloudtally.api.telemetry"
 ROUTES: list[Route] = [
     _r("GET", "/api/health", None, "health", f"{H}:health"),
     _r("GET", "/v1/openapi.json", None, "openapi", f"{H}:openapi"),
@@ -116,6 +117,11 @@ ROUTES: list[Route] = [
     # the OpenFinOps agents' paths
     _r("POST", "/api/v1/agents/register", "ingest", "registerAgent", f"{H}:register_agent", any_content=True),
     _r("POST", "/api/v1/telemetry/ingest", "ingest", "telemetryIngest", f"{H}:telemetry_ingest", any_content=True),
+    # host telemetry: OTLP/HTTP metrics, the TelemetryFlow heartbeat, agents and their status
+    _r("POST", "/otlp/v1/metrics", "ingest", "otlpMetrics", f"{T}:otlp_metrics", any_content=True),
+    _r("POST", "/agents/{agentId}/heartbeat", "ingest", "agentHeartbeat", f"{T}:agent_heartbeat", any_content=True),
+    _r("GET", "/v1/agents", "read", "listAgents", f"{T}:list_agents"),
+    _r("GET", "/v1/agents/{agentId}", "read", "getAgent", f"{T}:get_agent"),
 ]
 
 

@@ -131,7 +131,7 @@ class ApiService:
     def register_agent(self, raw: bytes | str | None, headers: Mapping[str, str]) -> dict[str, Any]:
         doc = body.parse_json(body.decode_body(raw, headers, 256 * 1024))
         agent_id, info = openfinops.agent_info(doc)
-        self.store.register_agent(agent_id, info)
+        self.store.register_agent(agent_id, info, now=self.now())
         return {"status": "registered", "agent_id": agent_id}
 
     def telemetry(self, raw: bytes | str | None, headers: Mapping[str, str]) -> dict[str, Any]:
@@ -148,7 +148,7 @@ class ApiService:
         if t.records:
             self.store.write_records(t.records)
         kept = self.store.write_metrics(t.metrics) if t.metrics else 0
-        self.store.touch_agent(doc["agent_id"])
+        self.store.touch_agent(doc["agent_id"], now=self.now())
         out: dict[str, Any] = {"status": "partial" if t.rejected else "success", "records": len(t.records),
                                "metrics": kept, "cost": t.cost(), "rejected": t.rejected, "ignored": t.ignored,
                                "not_counted": t.not_counted}

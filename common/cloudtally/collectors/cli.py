@@ -55,6 +55,8 @@ def add_commands(sub: Any) -> None:
     add_snowflake_agent(asub)
     from ..agents.azure_telemetry_agent import add_agent_command as add_azure_agent
     add_azure_agent(asub)
+    from ..agents.generic_telemetry_agent import add_agent_command as add_generic_agent
+    add_generic_agent(asub)
 
 
 def _collect(args: argparse.Namespace) -> int:

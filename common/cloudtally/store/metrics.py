@@ -141,3 +141,78 @@ class MetricsMixin:
         for series in [s for s in reading if sk is None or s + "|~" <= sk]:
             pts = reading.pop(series)
             out.extend(pts[t] for t in sorted(pts, key=lambda t: t.rstrip("Z")))  # "10:00:00" < "10:00:00.5"
+
+
+class MetricBatchesMixin:
+    """Idempotent OTLP batches: a batch sent with an idempotency key is written and **counted once**.
+
+    The ledger item ``I#<key>`` / ``I`` records the batch's body digest and what was taken (TTL: the metric
+    retention). Order: look the key up → write the points (idempotent per series and time) → put the ledger
+    item *and* add to the sender's counters in one transaction, conditional on the key being new. A crash
+    between the writes leaves no ledger item: the re-sent batch rewrites the same points and is counted then;
+    a batch re-sent after its acknowledgment was lost finds the ledger item and is answered from it without
+    counting again (``duplicate_batches`` tells how often that happened).
+    """
+
+    def metric_batch(self, key: str) -> dict[str, Any] | None:
+        it = self.get_item(f"I#{key}", "I")
+        if not it:
+            return None
+        return {"digest": it["dg"]["S"], "accepted": int(it["n"]["N"]), "rejected": int(it["rj"]["N"]),
+                "error_message": it.get("em", {}).get("S", ""), "agent_id": it.get("ag", {}).get("S")}
+
+    def write_metric_batch(self, points: list[MetricPoint], *, key: str | None, digest: str, agent_id: str | None,
+                           accepted: int, rejected: int, error_message: str, now: datetime) -> dict[str, Any]:
+        """Write one request's points; returns ``{"replay": bool, "accepted", "rejected", "error_message"}``
+        (a replay: the key was seen with the same body, nothing written or counted again). Raises
+        :class:`~cloudtally.errors.Conflict` for a key reused with another body."""
+        from ..errors import Conflict
+        from .agents import _dt
+
+        if key:
+            seen = self.metric_batch(key)
+            if seen is not None:
+                if seen["digest"] != digest:
+                    raise Conflict("this Idempotency-Key was used for a different batch", code="idempotency_key_reused",
+                                   details={"idempotency_key": key})
+                if agent_id:
+                    self.count_batch(agent_id, points=0, now=now, duplicate=True)
+                return {"replay": True, **seen}
+        if points:
+            self.write_metrics(points)
+        if not key:
+            if agent_id:
+                self.count_batch(agent_id, points=accepted, now=now)
+            return {"replay": False, "accepted": accepted, "rejected": rejected, "error_message": error_message}
+        ttl = int(now.timestamp()) + self.cfg.metric_ttl_days * 86400
+        item = {"pk": {"S": f"I#{key}"}, "sk": {"S": "I"}, "dg": {"S": digest}, "n": {"N": str(accepted)},
+                "rj": {"N": str(rejected)}, "at": {"S": _dt(now)}, "ttl": {"N": str(ttl)}}
+        if error_message:
+            item["em"] = {"S": error_message[:2000]}
+        if agent_id:
+            item["ag"] = {"S": agent_id}
+        ops: list[dict[str, Any]] = [{"Put": {"TableName": self.table, "Item": item,
+                                              "ConditionExpression": "attribute_not_exists(pk)"}}]
+        if agent_id:
+            ops.append({"Update": self.counter_update(agent_id, points=accepted, now=now)})
+        try:
+            self._call("TransactWriteItems", {"TransactItems": ops}, "write")
+        except StoreError as e:
+            if not _lost_race(e):
+                raise
+            seen = self.metric_batch(key) or {}     # a concurrent request with the same key won: counted there
+            if seen.get("digest", digest) != digest:
+                raise Conflict("this Idempotency-Key was used for a different batch", code="idempotency_key_reused",
+                               details={"idempotency_key": key}) from None
+            return {"replay": True, "accepted": accepted, "rejected": rejected, "error_message": error_message}
+        return {"replay": False, "accepted": accepted, "rejected": rejected, "error_message": error_message}
+
+
+def _lost_race(e: BaseException) -> bool:
+    """A transaction cancelled because its conditional Put found the key already there."""
+    from .base import err_code
+    cause = e.__cause__
+    if cause is None or err_code(cause) != "TransactionCanceledException":
+        return False
+    reasons = getattr(cause, "cancellation_reasons", None) or ()
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)

@@ -5,19 +5,19 @@
 * :mod:`.rollups` — daily cubes recomputed from the records (exact after re-sends, races and crashes)
 * :mod:`.queries` — the cost summary and the most expensive resources
 * :mod:`.imports` — period replace: staged records that replace billing periods in one visible step
-* :mod:`.keys`, :mod:`.agents`, :mod:`.collector_state`, :mod:`.metrics` — API keys, agents,
-  collector status and day ledgers, metric points
+* :mod:`.keys`, :mod:`.agents`, :mod:`.collector_state`, :mod:`.metrics` — API keys, agents and host
+  agents' heartbeats, collector status and day ledgers, metric points and idempotent OTLP batches
 * :mod:`.budgets_repo` — budgets, the alert ledger, anomalies (repositories over a :class:`Store`)
 """
 
 from __future__ import annotations
 
-from .agents import AgentsMixin
+from .agents import AgentsMixin, HeartbeatsMixin
 from .base import Table, conditional_failed, err_code  # noqa: F401 (re-export)
 from .collector_state import CollectorStateMixin
 from .imports import ImportsMixin
 from .keys import KeysMixin
-from .metrics import MetricsMixin
+from .metrics import MetricBatchesMixin, MetricsMixin
 from .queries import QueriesMixin
 from .records import RecordsMixin, WriteResult  # noqa: F401 (re-export)
 from .rollups import RollupsMixin
@@ -26,5 +26,5 @@ _err_code = err_code   # the name the budget repositories import
 
 
 class Store(RecordsMixin, RollupsMixin, QueriesMixin, ImportsMixin, KeysMixin, AgentsMixin, CollectorStateMixin,
-            MetricsMixin, Table):
+            MetricsMixin, HeartbeatsMixin, MetricBatchesMixin, Table):
     """Repository over the single table. Thread-safe; one per process is enough."""

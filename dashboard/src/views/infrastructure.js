@@ -5,14 +5,15 @@ import { chart } from "../charts.js";
 import { h } from "../dom.js";
 import { fmtMoney, fmtUtil } from "../format.js";
 import { emptyNote, hasCost, kpi, kpiText, section, table, total } from "./common.js";
+import { hostsKpi, hostsSection } from "./hosts.js";
 
 export function isEmpty(data) {
-  return !hasCost(data) && !data.nodes.length;
+  return !hasCost(data) && !data.nodes.length && !(data.hosts || []).length;
 }
 
 const pct = (v) => fmtUtil(v);
 
-export function render(data) {
+export function render(data, ctx = {}) {
   const cur = data.currency;
   const w = data.metrics_window;
   const hosts = data.nodes;
@@ -20,7 +21,9 @@ export function render(data) {
     h("div", { class: "kpis" },
       kpi("total-spend", "Spend (effective cost)", total(data), cur, `${data.from} to ${data.to} (exclusive)`),
       kpi("idle-cost", "Idle cost", data.idle_amount, cur, data.idle_method),
-      kpiText("host-count", "Hosts reporting", String(hosts.length), `metrics ${w.from} to ${w.to}`)),
+      kpiText("host-count", "Hosts reporting", String(hosts.length), `metrics ${w.from} to ${w.to}`),
+      hostsKpi(data)),
+    hostsSection(data, ctx.now),
     section("clusters", "Clusters", table("Clusters", [
       { label: "Cluster", value: (c) => c.cluster },
       { label: "Nodes", value: (c) => String(c.nodes), num: true },
