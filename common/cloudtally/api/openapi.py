@@ -183,6 +183,9 @@ def operations() -> dict[str, dict[str, Any]]:
     ops["exportFocus"] = openapi_operation()["get"]
     from .saas_costs import openapi as saas_openapi
     ops.update(saas_openapi())
+    from . import llm, observability
+    ops.update(observability.openapi())
+    ops.update(llm.openapi())
     return ops
 
 

@@ -93,9 +93,9 @@ def _detail_key(i: dict) -> tuple[str, ...]:
     return (_g(i, "p"), _g(i, "a"), _g(i, "sa"), _g(i, "rg"), _g(i, "s"), _g(i, "col"))
 
 
-def build(items: Iterable[dict[str, dict[str, Any]]], tag_keys: tuple[str, ...]) -> tuple[dict, dict]:
-    """Cube and resource rollup of one day from its raw record items."""
-    items = list(items)
+def superseded_fn(items: Iterable[dict[str, dict[str, Any]]]):
+    """For one day's raw record items: a function telling whether an item of them is superseded (the rules
+    above), so whatever reads records directly counts exactly what the rollups count."""
     billed_pairs = set()
     detailed = set()
     for i in items:
@@ -104,13 +104,25 @@ def build(items: Iterable[dict[str, dict[str, Any]]], tag_keys: tuple[str, ...])
             billed_pairs.add((_g(i, "p"), _g(i, "a")))
         elif src == "estimated":
             detailed.add(_detail_key(i))
+
+    def superseded(i: dict[str, dict[str, Any]]) -> bool:
+        src = _g(i, "src", "estimated")
+        return src != "billed" and ((_g(i, "p"), _g(i, "a")) in billed_pairs or (
+            src == "provisional" and _detail_key(i) in detailed))
+
+    return superseded
+
+
+def build(items: Iterable[dict[str, dict[str, Any]]], tag_keys: tuple[str, ...]) -> tuple[dict, dict]:
+    """Cube and resource rollup of one day from its raw record items."""
+    items = list(items)
+    is_superseded = superseded_fn(items)
     cube: dict[tuple, list] = {}
     res: dict[tuple, list] = {}
     for i in items:
         src = _g(i, "src", "estimated")
         prov, acct = _g(i, "p"), _g(i, "a")
-        sup = "1" if src != "billed" and ((prov, acct) in billed_pairs or (
-            src == "provisional" and _detail_key(i) in detailed)) else ""
+        sup = "1" if is_superseded(i) else ""
         bc = Decimal(i["bc"]["N"])
         ec = Decimal(i["ec"]["N"]) if "ec" in i else bc
         lc = Decimal(i["lc"]["N"]) if "lc" in i else bc

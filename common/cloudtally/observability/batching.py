@@ -1,0 +1,141 @@
+"""Batched sending for the hubs: a training loop calls ``collect_*`` every step; requests go out in batches.
+
+:class:`Batcher` buffers elements and a background thread posts them when ``batch_size`` are waiting or
+``flush_interval`` seconds after the first one, whichever comes first; ``flush()`` sends everything now
+(summaries call it first, so they see what was collected). ``collect`` never waits for the network: it
+only blocks when ``max_pending`` elements are waiting (the API is down), which is back-pressure, not loss.
+A batch the API does not take after the client's retries stays at the front of the buffer and is retried
+at the next interval; ``flush()`` raises that error. Elements carry their own identity (run and step, or
+session and sequence number), so a batch re-sent after a lost answer is counted once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+import weakref
+from typing import Any, Callable
+
+from ..errors import CloudTallyError
+
+log = logging.getLogger("cloudtally.observability")
+
+
+class Batcher:
+    def __init__(self, send: Callable[[list[tuple[str, dict[str, Any]]]], None], *, batch_size: int = 1000,
+                 flush_interval: float = 2.0, max_pending: int = 200_000,
+                 monotonic: Callable[[], float] = time.monotonic, name: str = "hub"):
+        if batch_size < 1 or flush_interval <= 0:
+            raise ValueError("batch_size must be >= 1 and flush_interval > 0")
+        self._send = send
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.max_pending = max(max_pending, batch_size)
+        self._monotonic = monotonic
+        self._buf: list[tuple[str, dict[str, Any]]] = []
+        self._first_at: float | None = None
+        self._cv = threading.Condition()
+        self._send_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.name = name
+        self.requests = 0          # batches posted
+        self.sent = 0              # elements the API answered for
+        self.last_error: CloudTallyError | None = None
+        _LIVE.add(self)
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def add(self, kind: str, element: dict[str, Any]) -> None:
+        with self._cv:
+            while len(self._buf) >= self.max_pending and not self._closed:
+                self._cv.wait(0.5)
+            if self._first_at is None:
+                self._first_at = self._monotonic()
+            self._buf.append((kind, element))
+            if len(self._buf) >= self.batch_size:
+                self._cv.notify_all()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"cloudtally-{self.name}-sender", daemon=True)
+                self._thread.start()
+
+    def _take(self) -> list[tuple[str, dict[str, Any]]]:
+        batch, self._buf = self._buf[:self.batch_size], self._buf[self.batch_size:]
+        self._first_at = self._monotonic() if self._buf else None
+        self._cv.notify_all()
+        return batch
+
+    def _post(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        try:
+            self._send(batch)
+        except CloudTallyError as e:
+            with self._cv:
+                self._buf[:0] = batch           # keep them, first in line, for the next attempt
+                self._first_at = self._monotonic()
+            self.last_error = e
+            raise
+        self.requests += 1
+        self.sent += len(batch)
+        self.last_error = None
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._closed:
+                    if len(self._buf) >= self.batch_size:
+                        break
+                    if self._first_at is not None:
+                        wait = self._first_at + self.flush_interval - self._monotonic()
+                        if wait <= 0:
+                            break
+                    else:
+                        wait = None
+                    self._cv.wait(wait)
+                if self._closed:
+                    return
+            with self._send_lock:
+                with self._cv:
+                    batch = self._take()
+                if not batch:
+                    continue
+                try:
+                    self._post(batch)
+                except CloudTallyError as e:
+                    log.warning("%s: %d elements not sent yet (%s); retrying in %.1f s", self.name, len(batch),
+                                e.message, self.flush_interval)
+
+    def flush(self) -> None:
+        """Send everything buffered now; raises the API's error if a batch is still not taken."""
+        with self._send_lock:
+            while True:
+                with self._cv:
+                    batch = self._take()
+                if not batch:
+                    return
+                self._post(batch)
+
+    def close(self) -> None:
+        """Flush, then stop the sender thread."""
+        try:
+            self.flush()
+        finally:
+            with self._cv:
+                self._closed = True
+                self._cv.notify_all()
+
+
+_LIVE: "weakref.WeakSet[Batcher]" = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_at_exit() -> None:   # a script that ends without close() still delivers its last steps
+    for b in list(_LIVE):
+        if b._closed or not len(b):
+            continue
+        try:
+            b.flush()
+        except CloudTallyError as e:
+            log.error("%s: %d elements could not be sent before exit: %s", b.name, len(b), e.message)
