@@ -43,8 +43,8 @@ def _classes(static: tuple[Any, tuple[str, ...]] | None = None) -> tuple[type, t
                 return self._generic_handle
             raise AttributeError(name)
 
-        def _generic_handle(self) -> None:
-            if static is not None and self.command in ("GET", "HEAD"):
+        def _get_or_static(self) -> None:
+            if static is not None:
                 from urllib.parse import urlsplit
                 path = urlsplit(self.path).path
                 if not any(path == p or path.startswith(p + "/") for p in static[1]):
@@ -58,7 +58,9 @@ def _classes(static: tuple[Any, tuple[str, ...]] | None = None) -> tuple[type, t
                     if self.command == "GET":
                         self.wfile.write(data)
                     return
-            super()._generic_handle()
+            self._generic_handle()
+
+        do_GET = do_HEAD = _get_or_static
 
     class Server(local.ThreadedHTTPServer):
         request_queue_size = BACKLOG
