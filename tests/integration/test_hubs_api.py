@@ -147,7 +147,7 @@ def test_training_summary_is_exact_and_costs_the_run_from_its_nodes(stack):
     assert "share of its charge period" in s["cost_method"]
     # no GPU utilisation on the steps or in the metrics: not collected, with the reason
     assert isinstance(s["avg_gpu_usage"], NotCollected) and "gpu_utilization" in s["avg_gpu_usage"].reason
-    assert len(s["loss_curve"]) <= 2 * math.ceil(2500 / 100)
+    assert len(s["loss_curve"]) <= 3 * math.ceil(2500 / 100) and s["loss_curve"][0]["step"] == 0
     # re-sending a batch (a retry after a lost answer) changes nothing
     llm2 = LLMObservabilityHub(client=stack["client"], cluster_id="train-1")
     for m in ms[:700]:

@@ -251,7 +251,9 @@ def chunk_summary(chunk: Mapping[str, str]) -> dict[str, Any]:
     mem = [s["gpu_memory_mb"] for s in steps if s["gpu_memory_mb"] is not None]
     ts = [s["timestamp"] for s in steps if s["timestamp"] is not None]
     total = lambda xs: _s(sum_exact(xs))  # noqa: E731
-    curve = sorted({(best["step"], best["training_loss"]), (last["step"], last["training_loss"])})
+    first = steps[0]
+    curve = sorted({(first["step"], first["training_loss"]), (best["step"], best["training_loss"]),
+                    (last["step"], last["training_loss"])})
     return {"n": len(steps), "fs": steps[0]["step"], "ls": last["step"], "ll": _s(last["training_loss"]),
             "lv": _s(last["validation_loss"]), "lr": _s(last["learning_rate"]), "ep": _s(last["epoch"]),
             "ml": _s(best["training_loss"]), "mls": best["step"], "mv": _s(min(vals)) if vals else None,
@@ -663,25 +665,35 @@ def _recent(infos: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
     return sorted(infos, key=lambda i: (i.get("updated_at") or "", i["key"]), reverse=True)[:limit]
 
 
-def training_summaries(store: Any, *, limit: int = 50, now: datetime | None = None, curve: bool = False
-                       ) -> list[dict[str, Any]]:
+def _active_since(infos: list[dict[str, Any]], since: Decimal | None) -> list[dict[str, Any]]:
+    """The runs (pipelines) whose last element is at ``since`` or later (epoch seconds; None: all)."""
+    if since is None:
+        return infos
+    return [i for i in infos if i.get("last_ts") is None or Decimal(i["last_ts"]) >= since]
+
+
+def training_summaries(store: Any, *, limit: int = 50, now: datetime | None = None, curve: bool = False,
+                       since: Decimal | None = None) -> list[dict[str, Any]]:
     from ..store.hub_repo import HubRepo
     repo = HubRepo(store)
     clusters = {c["cluster_id"]: c for c in repo.clusters()}
     day_items: dict[str, list] = {}
     return [training_summary(store, i["key"], now=now, clusters=clusters, day_items=day_items, curve=curve)
-            for i in _recent(repo.run_infos("T"), limit)]
+            for i in _recent(_active_since(repo.run_infos("T"), since), limit)]
 
 
-def rag_summaries(store: Any, *, limit: int = 50) -> list[dict[str, Any]]:
+def rag_summaries(store: Any, *, limit: int = 50, since: Decimal | None = None) -> list[dict[str, Any]]:
     from ..store.hub_repo import HubRepo
-    return [rag_summary(store, i["key"]) for i in _recent(HubRepo(store).run_infos("R"), limit)]
+    return [rag_summary(store, i["key"]) for i in _recent(_active_since(HubRepo(store).run_infos("R"), since), limit)]
 
 
 def dashboard_view(store: Any, q: Any, now: datetime) -> dict[str, Any]:
-    """``GET /v1/dashboard/llm``: training runs (loss curves, throughput, GPU, cost) and RAG pipelines."""
-    runs = training_summaries(store, limit=50, now=now, curve=True)
-    pipes = rag_summaries(store, limit=50)
+    """``GET /v1/dashboard/llm``: the training runs and RAG pipelines active since the range's first day (the 50
+    most recently updated of each), with loss curves, throughput, GPU, latency percentiles and costs."""
+    since = to_epoch(datetime(q.start.year, q.start.month, q.start.day, tzinfo=UTC))
+    runs = [r for r in training_summaries(store, limit=50, now=now, curve=True, since=since)
+            if r["first_timestamp"] is None or to_datetime(r["first_timestamp"]).date() < q.end]
+    pipes = rag_summaries(store, limit=50, since=since)
     return {"view": "llm", "from": q.start.isoformat(), "to": q.end.isoformat(), "filters": {}, "tags": {},
             "runs": runs, "pipelines": pipes, "totals": {}, "options": {"providers": [], "accounts": [], "tags": {}},
             "percentile_method": PERCENTILE_METHOD, "cost_method": COST_METHOD}
