@@ -192,7 +192,7 @@ def test_rag_summary_percentiles_cost_and_no_query_text(stack):
     for m in ms:
         llm.collect_rag_pipeline_metrics(m)
     s = llm.get_rag_pipeline_summary("prod-rag")
-    assert s["total_queries"] == 1000 and s["distinct_queries"] == 40
+    assert s["total_queries"] == 1000
     for f in ("retrieval_time_ms", "generation_time_ms", "total_time_ms"):
         vals = sorted(Decimal(repr(getattr(m, f))) for m in ms)
         assert s[f"avg_{f}"] == (sum(vals) / 1000).quantize(Q6)
@@ -264,3 +264,40 @@ def test_the_hub_answers_not_collected_for_sources_without_data_or_routes(stack)
     assert set(saas) == {"mongodb_atlas", "redis_cloud", "github_actions", "datadog"}
     assert all(isinstance(v, NotCollected) for v in saas.values()), saas
     assert "no Datadog cost records" in saas["datadog"].reason
+
+
+def _api_requests(stack, key_id: str, path: str) -> int:
+    """POSTs to ``path`` made with ``key_id``, counted from the API's own request log."""
+    n = 0
+    for ln in stack["log"].read_text().splitlines():
+        if ln.startswith('{"request_id"'):
+            r = json.loads(ln)
+            n += r["key_id"] == key_id and r["path"] == path and r["method"] == "POST"
+    return n
+
+
+def test_a_loop_at_1000_steps_per_second_reaches_the_api_in_batches_and_the_summaries_are_exact(stack):
+    import time as pacing   # pacing only: no figure of this test depends on how fast it runs
+    key = requests.post(stack["url"] + "/v1/keys", json={"name": "loop", "scopes": ["ingest", "read"]}, timeout=30,
+                        headers=key_headers(stack["keys"]["admin"])).json()
+    llm = LLMObservabilityHub(client=Client(stack["url"], key["id"], key["secret"]))
+    now, rnd = stack["ts"], random.Random(11)
+    steps = _training_run("run-loop", 3000, now)
+    queries = _rag("loop-rag", 3000, now, rnd)
+    start = pacing.monotonic()
+    for i, (m, q) in enumerate(zip(steps, queries)):
+        llm.collect_llm_training_metrics(m)      # what a training loop does every step
+        llm.collect_rag_pipeline_metrics(q)
+        ahead = start + (i + 1) / 1000 - pacing.monotonic()
+        if ahead > 0:
+            pacing.sleep(ahead)                 # 1 000 steps (and 1 000 queries) a second
+    s = llm.get_training_summary("run-loop")
+    r = llm.get_rag_pipeline_summary("loop-rag")
+    posts = _api_requests(stack, key["id"], "/v1/llm/metrics")
+    # 6 000 elements: batches of at most 1 000 (or whatever 2 s gathered), never a request per step
+    assert posts == llm.requests_sent and 6 <= posts <= 12, posts
+    exp = _expected_training(steps)
+    assert {k: s[k] for k in exp} == exp
+    assert r["total_queries"] == 3000
+    vals = sorted(Decimal(repr(q.total_time_ms)) for q in queries)
+    assert r["p95_total_time_ms"] == vals[2849] and r["avg_total_time_ms"] == (sum(vals) / 3000).quantize(Q6)

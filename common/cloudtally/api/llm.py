@@ -311,26 +311,43 @@ def percentile(sorted_values: list[Decimal], p: int) -> Decimal | None:
     return sorted_values[max(1, math.ceil(Decimal(p) / 100 * len(sorted_values))) - 1]
 
 
-def rag_figures(queries: list[Mapping[str, Any]]) -> dict[str, Any]:
-    """Counts, means, nearest-rank percentiles and token totals of a pipeline's queries (exact inputs)."""
-    n = len(queries)
-    out: dict[str, Any] = {"total_queries": n}
+RAG_SUMS = ("relevance_score", "num_retrieved_docs", "embedding_tokens", "generation_tokens", "prompt_tokens")
+
+
+def rag_chunk_summary(chunk: Mapping[str, str]) -> dict[str, Any]:
+    """What :func:`rag_figures` needs of one chunk of queries: each time series' values (percentiles are exact
+    only over all values), sums and counts, the time span and how many queries kept their text."""
+    qs = [decode_query(e) for a, e in chunk.items() if a.startswith("q")]
+    out: dict[str, Any] = {"n": len(qs), "kept": sum("query" in q for q in qs)}
     for f in RAG_TIMES:
-        vals = sorted(q[f] for q in queries if q[f] is not None)
+        out[f] = [fmt(q[f]) for q in qs if q[f] is not None]
+    for f in RAG_SUMS:
+        vals = [q[f] for q in qs if q[f] is not None]
+        out[f] = [fmt(sum_exact(vals)), len(vals)]
+    ts = [q["timestamp"] for q in qs if q["timestamp"] is not None]
+    out["ft"], out["lt"] = (fmt(min(ts)), fmt(max(ts))) if ts else (None, None)
+    return out
+
+
+def rag_figures(parts: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Counts, means, nearest-rank percentiles and token totals of a pipeline from its chunk summaries."""
+    out: dict[str, Any] = {"total_queries": sum(p["n"] for p in parts)}
+    for f in RAG_TIMES:
+        vals = sorted(Decimal(v) for p in parts for v in p[f])
         out[f"avg_{f}"] = _mean(sum_exact(vals), len(vals))
-        for p in PERCENTILES:
-            out[f"p{p}_{f}"] = percentile(vals, p)
+        for pc in PERCENTILES:
+            out[f"p{pc}_{f}"] = percentile(vals, pc)
         out[f"max_{f}"] = vals[-1] if vals else None
-    rel = [q["relevance_score"] for q in queries if q["relevance_score"] is not None]
-    docs = [q["num_retrieved_docs"] for q in queries if q["num_retrieved_docs"] is not None]
-    out["avg_relevance_score"] = _mean(sum_exact(rel), len(rel))
-    out["avg_num_retrieved_docs"] = _mean(sum_exact(docs), len(docs))
+    sums = {f: (sum_exact(Decimal(p[f][0]) for p in parts), sum(p[f][1] for p in parts)) for f in RAG_SUMS}
+    out["avg_relevance_score"] = _mean(*sums["relevance_score"])
+    out["avg_num_retrieved_docs"] = _mean(*sums["num_retrieved_docs"])
     for f in ("embedding_tokens", "generation_tokens", "prompt_tokens"):
-        out[f"total_{f}"] = int(sum_exact(q[f] for q in queries if q[f] is not None))
-    ts = [q["timestamp"] for q in queries if q["timestamp"] is not None]
-    out["first_timestamp"] = min(ts) if ts else None
-    out["last_timestamp"] = max(ts) if ts else None
-    out["distinct_queries"] = len({q["query_sha256"] for q in queries if q.get("query_sha256")})
+        out[f"total_{f}"] = int(sums[f][0])
+    fts = [Decimal(p["ft"]) for p in parts if p.get("ft")]
+    lts = [Decimal(p["lt"]) for p in parts if p.get("lt")]
+    out["first_timestamp"] = min(fts) if fts else None
+    out["last_timestamp"] = max(lts) if lts else None
+    out["query_text_stored"] = sum(p["kept"] for p in parts)
     out["percentile_method"] = PERCENTILE_METHOD
     return out
 
@@ -533,14 +550,13 @@ def rag_summary(svc_store: Any, pipeline_id: str) -> dict[str, Any]:
     from ..store.hub_repo import HubRepo
     repo = HubRepo(svc_store)
     info = repo.run_info("R", pipeline_id)
-    queries = [decode_query(enc) for attr, enc in repo.chunk_entries(f"LR#{pipeline_id}", "c#") if attr[0] == "q"]
-    if info is None or not queries:
+    parts = repo.chunk_docs(f"LR#{pipeline_id}", "s#")
+    if info is None or not parts:
         raise NotFound(f"no RAG pipeline {pipeline_id[:80]!r}",
                        details=[{"field": "pipeline_id", "message": "no queries recorded"}])
-    figs = rag_figures(queries)
+    figs = rag_figures(parts)
     out: dict[str, Any] = {"pipeline_id": pipeline_id, "embedding_model": info.get("embedding_model"),
-                           "generation_model": info.get("generation_model"), **figs,
-                           "query_text_stored": sum(1 for q in queries if "query" in q)}
+                           "generation_model": info.get("generation_model"), **figs}
     cost = rag_cost(figs, info.get("embedding_model"), info.get("generation_model"))
     reasons = {}
     if cost.get("cost_reason"):
@@ -613,7 +629,8 @@ def ingest(svc: Any, raw: bytes | str | None, headers: Mapping[str, str]) -> dic
         repo.put_run_info("T", run, {**{k: (fmt(v) if isinstance(v, Decimal) else v) for k, v in info.items()},
                                      "updated_at": now})
     for (pipe, chunk), entries in sorted(queries.items()):
-        repo.write_chunk(f"LR#{pipe}", f"c#{session}#{chunk:08d}", entries)
+        repo.write_chunk(f"LR#{pipe}", f"c#{session}#{chunk:08d}", entries, rag_chunk_summary,
+                         f"s#{session}#{chunk:08d}")
     for pipe, info in pipes.items():
         repo.put_run_info("R", pipe, {**{k: (fmt(v) if isinstance(v, Decimal) else v) for k, v in info.items()},
                                       "updated_at": now})

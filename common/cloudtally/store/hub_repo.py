@@ -6,7 +6,8 @@
   pipeline (embedding and generation model);
 * ``LT#<run id>`` / ``c#<chunk>``: the steps ``100·chunk … 100·chunk+99`` of a run, one attribute per step;
   ``LT#<run id>`` / ``s#<chunk>``: that chunk's summary, recomputed from the chunk's steps on every write;
-* ``LR#<pipeline id>`` / ``c#<session>#<chunk>``: 100 queries of one client session, one attribute each.
+* ``LR#<pipeline id>`` / ``c#<session>#<chunk>``: 100 queries of one client session, one attribute each;
+  ``LR#<pipeline id>`` / ``s#<session>#<chunk>``: that chunk's summary (each latency series' values, sums, counts).
 
 A step (or query) is identified by its run and step number (pipeline, session and sequence number), so a
 re-sent batch overwrites what it wrote: counts and sums stay exact. A chunk summary carries the chunk's
@@ -150,15 +151,6 @@ class HubRepo:
         items = self.store.query({"KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)", "ConsistentRead": True,
                                   "ExpressionAttributeValues": {":pk": _s(pk), ":p": _s(prefix)}})
         return [json.loads(it["d"]["S"]) for it in items if "d" in it]
-
-    def chunk_entries(self, pk: str, prefix: str) -> Iterable[tuple[str, str]]:
-        """Every (attribute, encoded entry) of a partition's chunk items under ``prefix``."""
-        items = self.store.query({"KeyConditionExpression": "pk = :pk AND begins_with(sk, :p)", "ConsistentRead": True,
-                                  "ExpressionAttributeValues": {":pk": _s(pk), ":p": _s(prefix)}})
-        for it in items:
-            for k, v in it.items():
-                if k not in ("pk", "sk", "v") and "S" in v:
-                    yield k, v["S"]
 
 
 def _info(it: dict[str, Any]) -> dict[str, Any]:
