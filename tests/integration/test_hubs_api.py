@@ -301,3 +301,48 @@ def test_a_loop_at_1000_steps_per_second_reaches_the_api_in_batches_and_the_summ
     assert r["total_queries"] == 3000
     vals = sorted(Decimal(repr(q.total_time_ms)) for q in queries)
     assert r["p95_total_time_ms"] == vals[2849] and r["avg_total_time_ms"] == (sum(vals) / 3000).quantize(Q6)
+
+
+def test_the_readme_example_runs_as_written(stack, monkeypatch):
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "run-42" in b)
+    hour0 = stack["now"].replace(minute=0, second=0, microsecond=0)
+    assert stack["client"].send_records([
+        {"ProviderName": "AWS", "BillingAccountId": "111111111111", "ServiceName": "Amazon EC2", "ResourceId": node,
+         "ChargePeriodStart": (hour0 + timedelta(hours=h)).isoformat(), "BilledCost": "4.00", "BillingCurrency": "USD",
+         "ChargePeriodEnd": (hour0 + timedelta(hours=h + 1)).isoformat(), "x_CostSource": "estimated"}
+        for node in ("gpu-node-1", "gpu-node-2") for h in (-1, 0)]).accepted == 4
+    k = stack["keys"]["admin"]
+    for name, value in (("CLOUDTALLY_API_URL", stack["url"]), ("CLOUDTALLY_API_KEY_ID", k["id"]),
+                        ("CLOUDTALLY_API_KEY_SECRET", k["secret"])):
+        monkeypatch.setenv(name, value)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README.md", "exec"), {"now": stack["ts"]})
+    assert out.getvalue().splitlines() == ["degraded 1 of 2", "3000 1.0003 93.0 3", "6.66"]
+
+
+def test_the_local_demo_fills_the_llm_page_cluster_health_and_sla(stack, monkeypatch):
+    from pathlib import Path
+
+    from tests.helpers import load_module
+    k = stack["keys"]["ingest"]
+    for name, value in (("CLOUDTALLY_API_URL", stack["url"]), ("CLOUDTALLY_API_KEY_ID", k["id"]),
+                        ("CLOUDTALLY_API_KEY_SECRET", k["secret"])):
+        monkeypatch.setenv(name, value)
+    demo = load_module(Path(__file__).resolve().parents[2] / "scripts" / "demo_hubs.py", "demo_hubs_under_test")
+    assert demo.start(stack["now"]) == {}
+    view = get(stack, "/v1/dashboard/llm").json()
+    runs = {r["run_id"]: r for r in view["runs"]}
+    assert runs["finetune-llama-3-8b"]["total_steps"] == 3000 and runs["finetune-llama-3-8b"]["cost_per_run"]
+    assert runs["finetune-llama-3-8b"]["avg_gpu_usage"] == "89.500000"
+    rag = {p["pipeline_id"]: p for p in view["pipelines"]}["support-rag"]
+    assert rag["total_queries"] == 600 and rag["cost_per_1000_queries"]
+    health = get(stack, "/v1/observability/clusters").json()["clusters"]["gpu-training"]
+    assert health["health_status"] == "healthy" and health["healthy_nodes"] == 2
+    sla = {s["service_name"]: s for s in get(stack, "/v1/observability/services").json()["services"]}
+    assert sla["inference-api"]["intervals"] == 11 and sla["inference-api"]["compliant_intervals"] == 8
