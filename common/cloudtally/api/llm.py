@@ -33,6 +33,7 @@ from ..errors import BadRequest, NotFound, PayloadTooLarge
 from ..focus import UTC, iso
 from ..money import CONTEXT, ZERO, MoneyError, fmt, parse_amount
 from . import body
+from .handlers import _no_params
 from .routes import Request
 
 CHUNK = 100
@@ -40,6 +41,7 @@ AVG_Q = Decimal("0.000001")          # means are rounded to 6 decimals (half eve
 COST_Q = Decimal("0.0000000001")     # costs to 1e-10
 GPU_LOOKBACK = timedelta(minutes=15)
 MAX_ID = 200
+MAX_KEPT_TEXT = 2000                 # 100 kept texts stay well inside a 400 KB chunk item
 TRAINING_FIELDS = ("epoch", "training_loss", "validation_loss", "learning_rate", "gpu_memory_mb", "batch_size",
                    "throughput_samples_per_sec", "timestamp", "gpu_utilization")
 RAG_FIELDS = ("timestamp", "retrieval_time_ms", "generation_time_ms", "total_time_ms", "relevance_score",
@@ -79,7 +81,8 @@ def _num(obj: Mapping[str, Any], name: str, errors: list, *, required: bool = Tr
     return d
 
 
-def _ident(obj: Mapping[str, Any], name: str, errors: list, *, required: bool = True) -> str | None:
+def ident(obj: Mapping[str, Any], name: str, errors: list, *, required: bool = True) -> str | None:
+    """A required (or optional) identifier field of ``obj``; a bad one adds its error to ``errors``."""
     v = obj.get(name)
     if v is None and not required:
         return None
@@ -123,8 +126,8 @@ def parse_training(obj: Any) -> tuple[dict[str, Any] | None, list[dict[str, str]
     if not isinstance(obj, Mapping):
         return None, [{"field": "", "message": "expected an object"}]
     errors: list[dict[str, str]] = []
-    step = {"run_id": _ident(obj, "run_id", errors), "model_name": _ident(obj, "model_name", errors, required=False),
-            "cluster_id": _ident(obj, "cluster_id", errors, required=False),
+    step = {"run_id": ident(obj, "run_id", errors), "model_name": ident(obj, "model_name", errors, required=False),
+            "cluster_id": ident(obj, "cluster_id", errors, required=False),
             "step": _num(obj, "step", errors, integer=True),
             "epoch": _num(obj, "epoch", errors, required=False, integer=True),
             "training_loss": _num(obj, "training_loss", errors, minimum=None),
@@ -156,11 +159,11 @@ def parse_rag(obj: Any) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     if not isinstance(obj, Mapping):
         return None, [{"field": "", "message": "expected an object"}]
     errors: list[dict[str, str]] = []
-    q: dict[str, Any] = {"pipeline_id": _ident(obj, "pipeline_id", errors),
+    q: dict[str, Any] = {"pipeline_id": ident(obj, "pipeline_id", errors),
                          "seq": _num(obj, "seq", errors, integer=True),
                          "timestamp": _timestamp(obj, errors),
-                         "embedding_model": _ident(obj, "embedding_model", errors, required=False),
-                         "generation_model": _ident(obj, "generation_model", errors, required=False)}
+                         "embedding_model": ident(obj, "embedding_model", errors, required=False),
+                         "generation_model": ident(obj, "generation_model", errors, required=False)}
     for f in RAG_TIMES:
         q[f] = _num(obj, f, errors)
     q["relevance_score"] = _num(obj, "relevance_score", errors, required=False)
@@ -175,7 +178,10 @@ def parse_rag(obj: Any) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
         else:
             q["query_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
             q["query_length"] = Decimal(len(text))
-            if keep is True:
+            if keep is True and len(text) > MAX_KEPT_TEXT:
+                _err(errors, "query", f"a kept query text is at most {MAX_KEPT_TEXT} characters (send it without "
+                                      "keep_query_text to record its hash and length)")
+            elif keep is True:
                 q["query"] = text
     else:
         sha = obj.get("query_sha256")
@@ -639,14 +645,6 @@ def ingest(svc: Any, raw: bytes | str | None, headers: Mapping[str, str]) -> dic
 
 
 # ---------------------------------------------------------------------------------------------- handlers
-def _no_params(req: Request, allowed: tuple[str, ...] = ()) -> dict[str, Any]:
-    unknown = [k for k in req.query if k not in allowed]
-    if unknown:
-        raise BadRequest("invalid query parameters", details=[{"field": k[:64], "message": "unknown parameter"}
-                                                              for k in unknown])
-    return dict(req.query)
-
-
 def post_metrics(svc: Any, req: Request) -> Any:
     return ingest(svc, req.body, req.headers)
 

@@ -25,6 +25,7 @@ from ..errors import BadRequest, ConfigError, PayloadTooLarge
 from ..focus import UTC, MetricPoint, iso, parse_time
 from ..money import CONTEXT, ZERO, MoneyError, fmt, parse_amount
 from . import body
+from .llm import ident
 from .routes import Request
 
 SYSTEM_METRICS = {"cpu_usage": "cpu_utilization", "memory_usage": "memory_utilization",
@@ -51,16 +52,6 @@ MAX_ID = 200
 
 
 # ---------------------------------------------------------------------------------------------- parsing
-def _ident(obj: Mapping[str, Any], name: str, errors: list, required: bool = True) -> str | None:
-    v = obj.get(name)
-    if v is None and not required:
-        return None
-    if not isinstance(v, str) or not 0 < len(v) <= MAX_ID or any(ord(c) < 32 for c in v):
-        errors.append({"field": name, "message": f"required string of 1-{MAX_ID} printable characters"})
-        return None
-    return v
-
-
 def _pct(obj: Mapping[str, Any], name: str, errors: list, required: bool = True, limit: Decimal | None = Decimal(100)
          ) -> Decimal | None:
     v = obj.get(name)
@@ -115,7 +106,7 @@ def parse_system(obj: Any) -> tuple[list[MetricPoint], list[dict[str, str]]]:
     if not isinstance(obj, Mapping):
         return [], [{"field": "", "message": "expected an object"}]
     errors: list[dict[str, str]] = []
-    node, cluster, ts = _ident(obj, "node_id", errors), _ident(obj, "cluster_id", errors), _time(obj, errors)
+    node, cluster, ts = ident(obj, "node_id", errors), ident(obj, "cluster_id", errors), _time(obj, errors)
     vals = {k: _pct(obj, k, errors, required=k != "gpu_usage") for k in SYSTEM_METRICS}
     _unknown(obj, ("timestamp", "node_id", "cluster_id", *SYSTEM_METRICS), errors)
     if errors:
@@ -128,7 +119,7 @@ def parse_service(obj: Any) -> tuple[tuple[list[MetricPoint], str, str | None, d
     if not isinstance(obj, Mapping):
         return ([], "", None, None), [{"field": "", "message": "expected an object"}]
     errors: list[dict[str, str]] = []
-    name, ts = _ident(obj, "service_name", errors), _time(obj, errors)
+    name, ts = ident(obj, "service_name", errors), _time(obj, errors)
     vals = {"request_count": _pct(obj, "request_count", errors, limit=None),
             "success_rate": _pct(obj, "success_rate", errors),
             "avg_response_time": _pct(obj, "avg_response_time", errors, required=False, limit=None)}
@@ -160,11 +151,11 @@ def _raise(errors: list) -> None:
 def register_cluster(svc: Any, req: Request) -> Any:
     from ..store.hub_repo import HubRepo
     doc, errors = _doc(req), []
-    cid = _ident(doc, "cluster_id", errors)
+    cid = ident(doc, "cluster_id", errors)
     nodes = _ids(doc, "nodes", errors)
     if doc.get("nodes") is None:
         errors.append({"field": "nodes", "message": "required list of node names (hostnames, resource ids or IPs)"})
-    region = _ident(doc, "region", errors, required=False) or "us-east-1"
+    region = ident(doc, "region", errors, required=False) or "us-east-1"
     _unknown(doc, ("cluster_id", "nodes", "region"), errors)
     _raise(errors)
     cluster = {"cluster_id": cid, "nodes": nodes, "region": region, "registered_at": iso(svc.clock.now())}
@@ -175,7 +166,7 @@ def register_cluster(svc: Any, req: Request) -> Any:
 def register_service(svc: Any, req: Request) -> Any:
     from ..store.hub_repo import HubRepo
     doc, errors = _doc(req), []
-    name, cid = _ident(doc, "service_name", errors), _ident(doc, "cluster_id", errors)
+    name, cid = ident(doc, "service_name", errors), ident(doc, "cluster_id", errors)
     deps = _ids(doc, "dependencies", errors)
     target = _pct(doc, "sla_target", errors, required=False)
     _unknown(doc, ("service_name", "cluster_id", "dependencies", "sla_target"), errors)
@@ -326,10 +317,8 @@ def cluster_health(store: Any, now: datetime) -> dict[str, Any]:
 
 
 def get_clusters(svc: Any, req: Request) -> Any:
-    unknown = [k for k in req.query]
-    if unknown:
-        raise BadRequest("invalid query parameters", details=[{"field": k[:64], "message": "unknown parameter"}
-                                                              for k in unknown])
+    from .handlers import _no_params
+    _no_params(req)
     return cluster_health(svc.store, svc.clock.now())
 
 
@@ -392,10 +381,8 @@ def sla(store: Any, start: Any, end: Any, env: Mapping[str, str] | None = None) 
 
 def get_services(svc: Any, req: Request) -> Any:
     from ..query import parse_query
-    unknown = [k for k in req.query if k not in ("from", "to")]
-    if unknown:
-        raise BadRequest("invalid query parameters", details=[{"field": k[:64], "message": "unknown parameter"}
-                                                              for k in unknown])
+    from .handlers import _no_params
+    _no_params(req, ("from", "to"))
     q = parse_query({k: req.query[k] for k in ("from", "to") if k in req.query}, default_days=7,
                     today=svc.clock.today())
     return sla(svc.store, q.start, q.end)

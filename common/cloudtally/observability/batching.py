@@ -127,6 +127,25 @@ class Batcher:
                 self._cv.notify_all()
 
 
+class Batched:
+    """What a hub that sends through ``self._batcher`` offers its callers."""
+
+    _batcher: Batcher
+
+    def flush(self) -> None:
+        """Send what was collected so far (the hub's queries call it first)."""
+        self._batcher.flush()
+
+    def close(self) -> None:
+        """Flush, then stop the background sender."""
+        self._batcher.close()
+
+    @property
+    def requests_sent(self) -> int:
+        """Batches posted so far (a collected element is not a request)."""
+        return self._batcher.requests
+
+
 _LIVE: "weakref.WeakSet[Batcher]" = weakref.WeakSet()
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..client import Client, from_env
 from ..errors import ConfigError, ValidationError
-from .batching import Batcher
+from .batching import Batched, Batcher
 from .markers import mark
 from .observability_hub import decimals, number
 
@@ -98,7 +98,7 @@ def _flag(value: str | None) -> bool:
     raise ConfigError(f"{ENV_STORE_TEXT}={value!r}: expected true or false")
 
 
-class LLMObservabilityHub:
+class LLMObservabilityHub(Batched):
     """Training runs and RAG pipelines over the CloudTally API, sent in batches."""
 
     def __init__(self, *, client: Client | None = None, cluster_id: str | None = None,
@@ -156,17 +156,6 @@ class LLMObservabilityHub:
         if resp.get("rejected"):
             raise ValidationError(f"{len(resp['rejected'])} LLM metrics rejected by the API",
                                   details=resp["rejected"][:20])
-
-    def flush(self) -> None:
-        self._batcher.flush()
-
-    def close(self) -> None:
-        self._batcher.close()
-
-    @property
-    def requests_sent(self) -> int:
-        """Batches posted so far (a step is not a request)."""
-        return self._batcher.requests
 
     # ------------------------------------------------------------ summaries
     def get_training_summary(self, run_id: str) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from ..client import Client, from_env
 from ..clock import Clock, from_env as clock_from_env
 from ..errors import ValidationError
 from ..money import parse_amount
-from .batching import Batcher
+from .batching import Batched, Batcher
 from .markers import NotCollected, mark
 
 
@@ -96,7 +96,7 @@ class _OperationIndex:
         return operation_id in self._ops
 
 
-class ObservabilityHub:
+class ObservabilityHub(Batched):
     """Clusters, services, system and service metrics, cluster health and the hub's cost queries."""
 
     def __init__(self, *, client: Client | None = None, clock: Clock | None = None, batch_size: int = 1000,
@@ -139,17 +139,6 @@ class ObservabilityHub:
         resp = self.client.request("POST", "/v1/observability/metrics", body=body)[0]
         if resp.get("rejected"):
             raise ValidationError(f"{len(resp['rejected'])} metrics rejected by the API", details=resp["rejected"][:20])
-
-    def flush(self) -> None:
-        """Send the metrics collected so far (queries call it first)."""
-        self._batcher.flush()
-
-    def close(self) -> None:
-        self._batcher.close()
-
-    @property
-    def requests_sent(self) -> int:
-        return self._batcher.requests
 
     # ------------------------------------------------------------ health and SLA
     def get_cluster_health_summary(self) -> dict[str, dict[str, Any]]:

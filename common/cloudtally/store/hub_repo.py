@@ -19,7 +19,7 @@ points (:meth:`Store.write_metrics`).
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from .base import DB_ERRORS, conditional_failed
 
