@@ -346,3 +346,14 @@ def test_the_local_demo_fills_the_llm_page_cluster_health_and_sla(stack, monkeyp
     assert health["health_status"] == "healthy" and health["healthy_nodes"] == 2
     sla = {s["service_name"]: s for s in get(stack, "/v1/observability/services").json()["services"]}
     assert sla["inference-api"]["intervals"] == 11 and sla["inference-api"]["compliant_intervals"] == 8
+
+
+def test_a_hub_keeps_the_elements_the_api_rejected_and_stores_the_rest(stack):
+    llm = LLMObservabilityHub(client=stack["client"])
+    ms = _training_run("run-partly-bad", 20, stack["ts"])
+    ms[3].gpu_utilization = 150.0          # not a percentage
+    for m in ms:
+        llm.collect_llm_training_metrics(m)
+    s = llm.get_training_summary("run-partly-bad")
+    assert s["total_steps"] == 19
+    assert [(r["index"], r["errors"][0]["field"]) for r in llm.rejected] == [(3, "gpu_utilization")]

@@ -200,3 +200,21 @@ def test_saas_docs_structures_from_records():
     assert g["total_minutes_used"] == 1100 and g["included_minutes"] == 1000 and g["billable_minutes"] == 100
     assert g["minutes_used_breakdown"] == {"UBUNTU": Decimal(1000), "MACOS": Decimal(100)}
     assert g["estimated_monthly_cost_usd"] == Decimal(8)
+
+
+def test_a_refused_batch_is_not_sent_again():
+    from cloudtally.errors import ValidationError
+    calls = []
+
+    def send(batch):
+        calls.append(len(batch))
+        raise ValidationError("bad batch")
+
+    b = Batcher(send, batch_size=10, flush_interval=3600)
+    for i in range(5):
+        b.add("training", {"step": i})
+    with pytest.raises(ValidationError):
+        b.flush()
+    b.flush()                       # nothing left: a 4xx is not retried forever
+    b.close()
+    assert calls == [5] and b.failed == [{"error": "validation_error", "message": "bad batch", "elements": 5}]

@@ -4,9 +4,12 @@
 ``flush_interval`` seconds after the first one, whichever comes first; ``flush()`` sends everything now
 (summaries call it first, so they see what was collected). ``collect`` never waits for the network: it
 only blocks when ``max_pending`` elements are waiting (the API is down), which is back-pressure, not loss.
-A batch the API does not take after the client's retries stays at the front of the buffer and is retried
-at the next interval; ``flush()`` raises that error. Elements carry their own identity (run and step, or
-session and sequence number), so a batch re-sent after a lost answer is counted once.
+A batch the API does not take after the client's retries (unreachable, 5xx) stays at the front of the buffer
+and is retried at the next interval; ``flush()`` raises that error. A batch the API refuses (4xx) is not
+re-sent: it is listed in ``failed`` with the reason and ``flush()`` raises it. Elements the API rejects one by
+one (a bad field) are logged with the API's reasons and kept in the hub's ``rejected``; the rest is stored.
+Elements carry their own identity (run and step, or session and sequence number), so a batch re-sent after a
+lost answer is counted once.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 import weakref
 from typing import Any, Callable
 
-from ..errors import CloudTallyError
+from ..errors import CloudTallyError, ProviderError
 
 log = logging.getLogger("cloudtally.observability")
 
@@ -44,6 +47,7 @@ class Batcher:
         self.requests = 0          # batches posted
         self.sent = 0              # elements the API answered for
         self.last_error: CloudTallyError | None = None
+        self.failed: list[dict[str, Any]] = []     # batches the API refused (never re-sent), with the reason
         _LIVE.add(self)
 
     def __len__(self) -> int:
@@ -71,10 +75,14 @@ class Batcher:
     def _post(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
         try:
             self._send(batch)
-        except CloudTallyError as e:
+        except ProviderError as e:              # unreachable or failing after the client's retries: try again
             with self._cv:
                 self._buf[:0] = batch           # keep them, first in line, for the next attempt
                 self._first_at = self._monotonic()
+            self.last_error = e
+            raise
+        except CloudTallyError as e:            # refused (4xx): sending it again would be refused again
+            self.failed.append({"error": e.code, "message": e.message, "elements": len(batch)})
             self.last_error = e
             raise
         self.requests += 1
@@ -103,9 +111,11 @@ class Batcher:
                     continue
                 try:
                     self._post(batch)
-                except CloudTallyError as e:
+                except ProviderError as e:
                     log.warning("%s: %d elements not sent yet (%s); retrying in %.1f s", self.name, len(batch),
                                 e.message, self.flush_interval)
+                except CloudTallyError as e:
+                    log.error("%s: the API refused %d elements: %s", self.name, len(batch), e.message)
 
     def flush(self) -> None:
         """Send everything buffered now; raises the API's error if a batch is still not taken."""
@@ -131,6 +141,14 @@ class Batched:
     """What a hub that sends through ``self._batcher`` offers its callers."""
 
     _batcher: Batcher
+    rejected: list[dict[str, Any]]
+
+    def _rejected(self, resp: dict[str, Any]) -> None:
+        """Elements the API rejected one by one: logged with its reasons and kept (the rest was stored)."""
+        if resp.get("rejected"):
+            self.rejected.extend(resp["rejected"])
+            log.warning("%s: the API rejected %d elements: %s", self._batcher.name, len(resp["rejected"]),
+                        resp["rejected"][:3])
 
     def flush(self) -> None:
         """Send what was collected so far (the hub's queries call it first)."""

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..client import Client, from_env
-from ..errors import ConfigError, ValidationError
+from ..errors import ConfigError
 from .batching import Batched, Batcher
 from .markers import mark
 from .observability_hub import decimals, number
@@ -113,6 +113,7 @@ class LLMObservabilityHub(Batched):
         self.session = uuid.uuid4().hex[:16]
         self._seq = itertools.count()
         self._seq_lock = threading.Lock()
+        self.rejected: list[dict[str, Any]] = []
         self._batcher = Batcher(self._send, batch_size=batch_size, flush_interval=flush_interval, name="llm")
 
     def __repr__(self) -> str:
@@ -152,10 +153,7 @@ class LLMObservabilityHub(Batched):
         body: dict[str, Any] = {"session": self.session}
         for kind, el in batch:
             body.setdefault(kind, []).append(el)
-        resp = self.client.request("POST", "/v1/llm/metrics", body=body)[0]
-        if resp.get("rejected"):
-            raise ValidationError(f"{len(resp['rejected'])} LLM metrics rejected by the API",
-                                  details=resp["rejected"][:20])
+        self._rejected(self.client.request("POST", "/v1/llm/metrics", body=body)[0])
 
     # ------------------------------------------------------------ summaries
     def get_training_summary(self, run_id: str) -> dict[str, Any]:

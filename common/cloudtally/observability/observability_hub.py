@@ -106,6 +106,7 @@ class ObservabilityHub(Batched):
         self.client = client or from_env()
         self.clock = clock or clock_from_env()
         self.session = uuid.uuid4().hex[:12]
+        self.rejected: list[dict[str, Any]] = []
         self._batcher = Batcher(self._send, batch_size=batch_size, flush_interval=flush_interval, name="observability")
         self._ops = _OperationIndex(self.client)
 
@@ -136,9 +137,7 @@ class ObservabilityHub(Batched):
         body: dict[str, list] = {}
         for kind, el in batch:
             body.setdefault(kind, []).append(el)
-        resp = self.client.request("POST", "/v1/observability/metrics", body=body)[0]
-        if resp.get("rejected"):
-            raise ValidationError(f"{len(resp['rejected'])} metrics rejected by the API", details=resp["rejected"][:20])
+        self._rejected(self.client.request("POST", "/v1/observability/metrics", body=body)[0])
 
     # ------------------------------------------------------------ health and SLA
     def get_cluster_health_summary(self) -> dict[str, dict[str, Any]]:
