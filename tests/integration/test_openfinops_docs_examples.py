@@ -118,6 +118,9 @@ def stack(module_live_api, moto_endpoint, tmp_path_factory):
     ami = next(i["ImageId"] for i in ec2.describe_images()["Images"] if not i.get("Platform"))
     ec2.run_instances(ImageId=ami, MinCount=US_WEST_2_INSTANCES, MaxCount=US_WEST_2_INSTANCES, InstanceType="m5.large",
                       TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "team", "Value": "docs"}]}])
+    # moto stamps the launch with the wall clock and the agent counts whole seconds (its window ends at its "now"
+    # without microseconds): a second later the instances have run inside every window the agent takes
+    real_time.sleep(1.1)
     fake = FakeVendors(demo_state(now)).start()
     work = tmp_path_factory.mktemp("docs-examples")
     gh = fake.state.github

@@ -480,7 +480,7 @@ def run_nodes(repo: Any, info: Mapping[str, Any], clusters: dict[str, Any] | Non
     return sorted(nodes)
 
 
-def training_summary(svc_store: Any, run_id: str, *, now: datetime | None = None, clusters: dict | None = None,
+def training_summary(svc_store: Any, run_id: str, *, clusters: dict | None = None,
                      day_items: dict | None = None, curve: bool = True) -> dict[str, Any]:
     from ..store.hub_repo import HubRepo
     repo = HubRepo(svc_store)
@@ -651,7 +651,7 @@ def post_metrics(svc: Any, req: Request) -> Any:
 
 def get_training_run(svc: Any, req: Request) -> Any:
     _no_params(req)
-    return training_summary(svc.store, req.params["run_id"], now=svc.clock.now())
+    return training_summary(svc.store, req.params["run_id"])
 
 
 def get_rag_pipeline(svc: Any, req: Request) -> Any:
@@ -668,7 +668,7 @@ def _limit(p: Mapping[str, Any]) -> int:
 
 def list_training_runs(svc: Any, req: Request) -> Any:
     p = _no_params(req, ("limit",))
-    return {"runs": training_summaries(svc.store, limit=_limit(p), now=svc.clock.now())}
+    return {"runs": training_summaries(svc.store, limit=_limit(p))}
 
 
 def list_rag_pipelines(svc: Any, req: Request) -> Any:
@@ -687,13 +687,13 @@ def _active_since(infos: list[dict[str, Any]], since: Decimal | None) -> list[di
     return [i for i in infos if i.get("last_ts") is None or Decimal(i["last_ts"]) >= since]
 
 
-def training_summaries(store: Any, *, limit: int = 50, now: datetime | None = None, curve: bool = False,
+def training_summaries(store: Any, *, limit: int = 50, curve: bool = False,
                        since: Decimal | None = None) -> list[dict[str, Any]]:
     from ..store.hub_repo import HubRepo
     repo = HubRepo(store)
     clusters = {c["cluster_id"]: c for c in repo.clusters()}
     day_items: dict[str, list] = {}
-    return [training_summary(store, i["key"], now=now, clusters=clusters, day_items=day_items, curve=curve)
+    return [training_summary(store, i["key"], clusters=clusters, day_items=day_items, curve=curve)
             for i in _recent(_active_since(repo.run_infos("T"), since), limit)]
 
 
@@ -706,7 +706,7 @@ def dashboard_view(store: Any, q: Any, now: datetime) -> dict[str, Any]:
     """``GET /v1/dashboard/llm``: the training runs and RAG pipelines active since the range's first day (the 50
     most recently updated of each), with loss curves, throughput, GPU, latency percentiles and costs."""
     since = to_epoch(datetime(q.start.year, q.start.month, q.start.day, tzinfo=UTC))
-    runs = [r for r in training_summaries(store, limit=50, now=now, curve=True, since=since)
+    runs = [r for r in training_summaries(store, limit=50, curve=True, since=since)
             if r["first_timestamp"] is None or to_datetime(r["first_timestamp"]).date() < q.end]
     pipes = rag_summaries(store, limit=50, since=since)
     return {"view": "llm", "from": q.start.isoformat(), "to": q.end.isoformat(), "filters": {}, "tags": {},
