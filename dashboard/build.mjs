@@ -22,6 +22,7 @@ export const PAGES = [
   { path: "dashboard/coo/index.html", page: "coo", title: "COO", heading: "COO: operations and efficiency" },
   { path: "dashboard/infrastructure/index.html", page: "infrastructure", title: "Infrastructure",
     heading: "Infrastructure: utilisation and cost" },
+  { path: "dashboard/llm/index.html", page: "llm", title: "LLM", heading: "LLM: training runs and RAG pipelines" },
 ];
 
 /** connect-src gets the API's origin; nothing runs but our own bundled script. */

@@ -86,7 +86,7 @@ def put_demo_export(s3, now: datetime, bucket: str = EXPORT_BUCKET) -> dict[str,
 
 
 # modules of scripts/ whose ``start(now)`` starts a provider's local fakes and returns {collector: event}
-DEMOS = ["demo_saas", "demo_data_platforms"]
+DEMOS = ["demo_saas", "demo_data_platforms", "demo_hubs"]
 
 
 def demo_events(now: datetime, moto: str) -> dict[str, dict[str, Any]]:

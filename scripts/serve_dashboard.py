@@ -14,37 +14,23 @@ Builds first (``node dashboard/build.mjs``) so config.json and the CSP name this
 from __future__ import annotations
 
 import argparse
-import json
-import mimetypes
-import subprocess
 import sys
 import threading
 from functools import partial
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-DIST = ROOT / "dashboard" / "dist"
-TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
-         ".html": "text/html; charset=utf-8", ".json": "application/json", ".txt": "text/plain; charset=utf-8"}
+from cloudtally import webui
+
+ROOT = webui.ROOT
+DIST = webui.DIST
 
 
 def build(out: Path = DIST, *, api_url: str | None = None, refresh_seconds: int | None = None,
           demo_key: dict | None = None) -> dict:
     """Run the dashboard build (bundle, pages, config.json, headers.json); returns its summary."""
-    args = ["node", str(ROOT / "dashboard" / "build.mjs"), "--out", str(out)]
-    if api_url:
-        args += ["--api-url", api_url]
-    if refresh_seconds:
-        args += ["--refresh-seconds", str(refresh_seconds)]
-    if demo_key:
-        args += ["--demo-key-id", demo_key["id"], "--demo-key-secret", demo_key["secret"]]
-    r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    if r.returncode != 0:
-        raise RuntimeError(f"dashboard build failed: {r.stderr.strip() or r.stdout.strip()}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return webui.build(out, api_url=api_url, refresh_seconds=refresh_seconds, demo_key=demo_key)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -60,21 +46,6 @@ class Handler(BaseHTTPRequestHandler):
             return
         sys.stderr.write(f"{self.command} {urlsplit(self.path).path} {args[1] if len(args) > 1 else ''}\n")
 
-    def _resolve(self, url_path: str) -> Path | None:
-        rel = unquote(url_path).lstrip("/")
-        target = (self.dist / rel).resolve()
-        if target != self.dist and self.dist not in target.parents:
-            return None
-        if target.is_dir():
-            target = target / "index.html"
-        return target if target.is_file() else None
-
-    def _headers(self) -> dict[str, str]:
-        try:
-            return json.loads((self.dist / "headers.json").read_text())
-        except FileNotFoundError:
-            return {}
-
     def do_HEAD(self) -> None:
         self._serve(body=False)
 
@@ -82,21 +53,11 @@ class Handler(BaseHTTPRequestHandler):
         self._serve(body=True)
 
     def _serve(self, body: bool) -> None:
-        path = urlsplit(self.path).path
-        target = self._resolve(path)
-        if target is None or target.name == "headers.json":
-            data, ctype, status, cache = b"not found\n", "text/plain; charset=utf-8", HTTPStatus.NOT_FOUND, "no-store"
-        else:
-            data = target.read_bytes()
-            ctype = TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-            status = HTTPStatus.OK
-            cache = "public, max-age=31536000, immutable" if "/assets/" in path else "no-store"
+        status, headers, data = webui.static_response(self.dist, urlsplit(self.path).path)
         self.send_response(status)
-        for k, v in self._headers().items():
+        for k, v in headers.items():
             self.send_header(k, v)
-        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", cache)
         self.end_headers()
         if body:
             self.wfile.write(data)

@@ -15,7 +15,8 @@ from .errors import CloudTallyError
 
 # modules exposing ``add_commands(subparsers)``; each command sets ``func(args) -> int``
 COMMAND_MODULES = ["cloudtally.commands", "cloudtally.collectors.cli", "cloudtally.infra_render",
-                   "cloudtally.alerts_cli", "cloudtally.importers.cli", "cloudtally.providers.azure.deploy"]
+                   "cloudtally.alerts_cli", "cloudtally.importers.cli", "cloudtally.providers.azure.deploy",
+                   "cloudtally.webui"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Callable, Mapping
 
-from . import periods
+from . import hub_views, periods
 from .clock import Clock, utc_now
 from .errors import BadRequest
 from .money import CONTEXT, ZERO
@@ -29,7 +29,8 @@ log = logging.getLogger("cloudtally.dashboard")
 AMOUNT = "EffectiveCost"          # what the dashboard calls "spend" (FOCUS: amortised, after discounts)
 TEAM_TAG, PROJECT_TAG = "team", "project"
 # metric names the Infrastructure and COO views read (host agent, OpenFinOps agents and the demo use these)
-UTIL_METRICS = {"cpu": "cpu_utilization", "memory": "memory_utilization", "storage": "disk_utilization"}
+UTIL_METRICS = {"cpu": "cpu_utilization", "memory": "memory_utilization", "storage": "disk_utilization",
+                "gpu": "gpu_utilization"}
 METRIC_WINDOW_DAYS = 2            # utilisation is averaged over the last days of the range (points have a TTL)
 IDLE_CPU = Decimal(5)             # % average CPU under which a resource is idle
 UNDERUSED_CPU = Decimal(20)       # % average CPU under which it is under-used
@@ -401,6 +402,7 @@ def cfo(store, q: Query, now: datetime) -> dict[str, Any]:
         fc.update({"forecast": f.value.quantize(Decimal("0.01")), "forecast_low": f.low.quantize(Decimal("0.01")),
                    "forecast_high": f.high.quantize(Decimal("0.01")), "method": f.method})
     mom = month_over_month(daily, as_of, today)
+    budgets = _budgets(store, q, now)
     open_day = as_of if as_of >= today else None
     today_so_far = daily.get(open_day.isoformat(), ZERO) if open_day else ZERO
     team = _by(sel["results"], lambda r: r["group"][f"tag:{TEAM_TAG}"] or "(untagged)", cur)
@@ -421,7 +423,8 @@ def cfo(store, q: Query, now: datetime) -> dict[str, Any]:
         "by_project": [{"name": k, "amount": a} for k, a in _ranked(project)],
         "billed_vs_estimated": {"billed": source.get("billed", ZERO), "estimated": source.get("estimated", ZERO),
                                 "provisional": source.get("provisional", ZERO), "superseded_estimates": sup},
-        "budgets": _budgets(store, q, now),
+        "budgets": budgets,
+        **hub_views.cfo_sections(store, q, now, cur, sel["totals"], budgets, today),
         "options": options(store, q),
     }
 
@@ -457,6 +460,7 @@ def coo(store, q: Query, now: datetime) -> dict[str, Any]:
                           for (d, svc), a in sorted(trend.items())],
         "partial_note": _partial_note(today),
         "alerts": _alerts(store, q, _budget_statuses(store, now)),
+        **hub_views.coo_sections(store, q, hosts, costs, cur),
         "options": options(store, q),
     }
 
@@ -501,12 +505,13 @@ def infrastructure(store, q: Query, now: datetime) -> dict[str, Any]:
         "idle_method": "per node: cost × (100 % − the higher of average CPU and memory utilisation)",
         # host agents' heartbeats (online/stale/offline at this clock) with each host's cost where a record names it
         "hosts": host_agents.host_rows(store.agents(), now, costs, cur, AMOUNT), "hosts_rule": host_agents.RULE,
+        **hub_views.infrastructure_sections(store, hosts, now),
         "options": options(store, q),
     }
 
 
 VIEWS: dict[str, Callable[[Any, Query, datetime], dict[str, Any]]] = {
-    "overview": overview, "cfo": cfo, "coo": coo, "infrastructure": infrastructure}
+    "overview": overview, "cfo": cfo, "coo": coo, "infrastructure": infrastructure, "llm": hub_views.llm}
 
 
 def build(store, view: str, params: Mapping[str, Any], now: datetime | None = None, *,

@@ -29,8 +29,11 @@ PROJECT_DIR = ROOT / "functions" / "api"
 BACKLOG = 1024
 
 
-def _classes() -> tuple[type, type]:
-    """The request handler and server classes (built on first use: importing chalice.local is not free)."""
+def _classes(static: tuple[Any, tuple[str, ...]] | None = None) -> tuple[type, type]:
+    """The request handler and server classes (built on first use: importing chalice.local is not free).
+
+    ``static=(dist, api_prefixes)``: GET and HEAD of a path outside the API's prefixes are files of the built
+    dashboard ``dist`` (:func:`cloudtally.webui.static_response`): the dashboard and the API on one origin."""
     from chalice import local
 
     class Handler(local.ChaliceRequestHandler):
@@ -40,6 +43,25 @@ def _classes() -> tuple[type, type]:
                 return self._generic_handle
             raise AttributeError(name)
 
+        def _get_or_static(self) -> None:
+            if static is not None:
+                from urllib.parse import urlsplit
+                path = urlsplit(self.path).path
+                if not any(path == p or path.startswith(p + "/") for p in static[1]):
+                    from .webui import static_response
+                    status, headers, data = static_response(static[0], path)
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if self.command == "GET":
+                        self.wfile.write(data)
+                    return
+            self._generic_handle()
+
+        do_GET = do_HEAD = _get_or_static
+
     class Server(local.ThreadedHTTPServer):
         request_queue_size = BACKLOG
         daemon_threads = True       # a client holding a connection open never blocks the shutdown
@@ -48,7 +70,7 @@ def _classes() -> tuple[type, type]:
     return Handler, Server
 
 
-def make_server(host: str, port: int, stage: str = "local"):
+def make_server(host: str, port: int, stage: str = "local", *, static: tuple[Any, tuple[str, ...]] | None = None):
     """A :class:`chalice.local.LocalDevServer` for the API project, bound to ``host:port`` (port 0: any free one;
     read it back from ``server.server.server_address``). ``serve_forever()`` serves it; ``shutdown()`` from
     another thread stops it."""
@@ -56,7 +78,7 @@ def make_server(host: str, port: int, stage: str = "local"):
     from chalice.cli.factory import CLIFactory
     from chalice.deploy.validate import validate_routes
 
-    handler, server = _classes()
+    handler, server = _classes(static)
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
     config = CLIFactory(str(PROJECT_DIR), environ=os.environ).create_config_obj(chalice_stage_name=stage)

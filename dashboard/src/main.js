@@ -10,8 +10,9 @@ import * as overview from "./views/overview.js";
 import * as cfo from "./views/cfo.js";
 import * as coo from "./views/coo.js";
 import * as infrastructure from "./views/infrastructure.js";
+import * as llm from "./views/llm.js";
 
-const VIEWS = { overview, cfo, coo, infrastructure };
+const VIEWS = { overview, cfo, coo, infrastructure, llm };
 const page = document.body.dataset.page in VIEWS ? document.body.dataset.page : "overview";
 const view = VIEWS[page];
 const $ = (id) => document.getElementById(id);

@@ -280,7 +280,7 @@ def test_default_dashboard_build_works_on_the_deployed_origin_and_synth_does_not
     from cloudtally_infra.dashboard import allows_same_origin_fetch, meta_csps
     # every page's <meta> CSP (enforced with the header) lets the page call /v1/... on its own origin
     metas = meta_csps(default_build)
-    assert len(metas) == 4 and all(_connect_src(c) == ["'self'"] and allows_same_origin_fetch(c)
+    assert len(metas) == 5 and all(_connect_src(c) == ["'self'"] and allows_same_origin_fetch(c)
                                    for c in metas.values())
     assert json.loads((default_build / "config.json").read_text())["api_url"] == ""
     # dashboard/dist as it is here (a local build, connect-src 'self' http://localhost:8080) deploys as well:

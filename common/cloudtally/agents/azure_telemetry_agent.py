@@ -31,6 +31,8 @@ from .base import TelemetryAgent, run_cli
 
 log = logging.getLogger("cloudtally.agents.azure")
 ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
+ENV_ARM = "CLOUDTALLY_AZURE_ARM_ENDPOINT"
+ENV_METRICS = "CLOUDTALLY_AZURE_METRICS_ENDPOINT"     # with {region}
 
 
 class AzureTelemetryAgent(TelemetryAgent):
@@ -75,8 +77,10 @@ class AzureTelemetryAgent(TelemetryAgent):
             return self.clients
         from ..providers.azure.collector import AzureClients
         from ..providers.azure.session import ARM, METRICS, AzureHttp, DefaultCredential
+        # endpoints: the config's, else the environment's (sovereign clouds, emulators), else Azure public cloud
         return AzureClients(http=AzureHttp(self.credential or DefaultCredential()),
-                            arm=self.config.get("arm_endpoint", ARM), metrics=self.config.get("metrics_endpoint", METRICS))
+                            arm=self.config.get("arm_endpoint") or os.environ.get(ENV_ARM) or ARM,
+                            metrics=self.config.get("metrics_endpoint") or os.environ.get(ENV_METRICS) or METRICS)
 
     def collect_telemetry_data(self, now: datetime | None = None) -> dict[str, Any]:
         """One collection over the last hour: the OpenFinOps payload (hourly cost per resource)."""

@@ -28,6 +28,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import saas_structures
 from ..client import Client
 from ..errors import CloudTallyError, ConfigError
 from ..focus import UTC, CostRecord, MetricPoint, day_floor
@@ -250,7 +251,8 @@ class SaaSServicesTelemetryAgent(TelemetryAgent):
             services[service] = {"service": service, "status": summary["status"], "records": len(recs),
                                  "total_cost": sum((r.BilledCost for r in recs if r.x_CostSource != "provisional"), ZERO),
                                  "totals": totals, "window": summary["window"],
-                                 "failed_scopes": summary["failed_scopes"]}
+                                 "failed_scopes": summary["failed_scopes"],
+                                 **saas_structures.structure(service, recs, now)}   # the docs' per-service fields
         for name, custom in self.collectors:
             try:
                 data = custom.collect_metrics()

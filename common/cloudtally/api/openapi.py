@@ -193,6 +193,9 @@ def operations() -> dict[str, dict[str, Any]]:
     ops.update(data_platform_operations())
     from .telemetry import openapi as telemetry_openapi
     ops.update(telemetry_openapi())
+    from . import llm, observability
+    ops.update(observability.openapi())
+    ops.update(llm.openapi())
     return ops
 
 

@@ -88,7 +88,7 @@ def budgets() -> dict[str, dict[str, Any]]:
 
 def dashboard() -> dict[str, dict[str, Any]]:
     from ..dashboard_data import VIEW_PARAMS
-    VIEWS = ("overview", "cfo", "coo", "infrastructure")
+    VIEWS = ("overview", "cfo", "coo", "infrastructure", "llm")
 
     def build(_put):
         parameters = [{"name": "view", "in": "path", "required": True, "schema": {"type": "string", "enum": list(VIEWS)}}]
@@ -100,7 +100,7 @@ def dashboard() -> dict[str, dict[str, Any]]:
         err = {"$ref": "#/components/schemas/Error"}
         _put("/v1/dashboard/{view}", {"get": {
             "operationId": "dashboardView",
-            "summary": "One dashboard page's data (overview, cfo, coo, infrastructure) in a single call",
+            "summary": "One dashboard page's data (overview, cfo, coo, infrastructure, llm) in a single call",
             "security": [{"keyId": [], "keySecret": []}, {"bearer": []}, {"basic": []}],
             "parameters": parameters,
             "responses": {"200": {"description": "the view", "content": {"application/json": {"schema": {"type": "object"}}}},

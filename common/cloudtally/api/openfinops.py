@@ -48,7 +48,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Iterable
 
 from ..errors import ValidationError
-from ..focus import (ONE_HOUR, UTC, CostRecord, MetricPoint, day_floor, hour_floor, iso, month_bounds,
+from ..focus import (ONE_HOUR, CostRecord, MetricPoint, day_floor, hour_floor, iso, month_bounds,
                      parse_metric, parse_record, parse_time)
 from ..money import CONTEXT, ZERO, MoneyError, fmt, parse_amount
 from ..providers import taxonomy as provider_taxonomy

@@ -67,6 +67,7 @@ def _r(method: str, path: str, scope: str | None, op: str, handler: str, **kw: A
 
 H = "cloudtally.api.handlers"
 T = "cloudtally.api.telemetry"
+O, LLM = "cloudtally.api.observability", "cloudtally.api.llm"
 ROUTES: list[Route] = [
     _r("GET", "/api/health", None, "health", f"{H}:health"),
     _r("GET", "/v1/openapi.json", None, "openapi", f"{H}:openapi"),
@@ -114,6 +115,17 @@ ROUTES: list[Route] = [
     _r("GET", "/v1/platforms/snowflake/warehouse-costs", "read", "snowflakeWarehouseCosts",
        "cloudtally.api.data_platforms:snowflake_warehouse_costs"),
     _r("GET", "/v1/platforms/snowflake/storage", "read", "snowflakeStorage", "cloudtally.api.data_platforms:snowflake_storage"),
+    # the OpenFinOps hubs: clusters, services and their metrics; LLM training runs and RAG pipelines
+    _r("POST", "/v1/observability/clusters", "ingest", "registerCluster", f"{O}:register_cluster", any_content=True),
+    _r("GET", "/v1/observability/clusters", "read", "clusterHealth", f"{O}:get_clusters"),
+    _r("POST", "/v1/observability/services", "ingest", "registerService", f"{O}:register_service", any_content=True),
+    _r("GET", "/v1/observability/services", "read", "serviceSla", f"{O}:get_services"),
+    _r("POST", "/v1/observability/metrics", "ingest", "postObservabilityMetrics", f"{O}:post_metrics", any_content=True),
+    _r("POST", "/v1/llm/metrics", "ingest", "postLlmMetrics", f"{LLM}:post_metrics", any_content=True),
+    _r("GET", "/v1/llm/training-runs", "read", "listTrainingRuns", f"{LLM}:list_training_runs"),
+    _r("GET", "/v1/llm/training-runs/{run_id}", "read", "getTrainingRun", f"{LLM}:get_training_run"),
+    _r("GET", "/v1/llm/rag-pipelines", "read", "listRagPipelines", f"{LLM}:list_rag_pipelines"),
+    _r("GET", "/v1/llm/rag-pipelines/{pipeline_id}", "read", "getRagPipeline", f"{LLM}:get_rag_pipeline"),
     # the OpenFinOps agents' paths
     _r("POST", "/api/v1/agents/register", "ingest", "registerAgent", f"{H}:register_agent", any_content=True),
     _r("POST", "/api/v1/telemetry/ingest", "ingest", "telemetryIngest", f"{H}:telemetry_ingest", any_content=True),

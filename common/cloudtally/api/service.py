@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .. import focus
 from ..auth import KeyService, Principal
@@ -14,6 +14,9 @@ from ..config import Settings, settings as load_settings
 from ..errors import BadRequest, PayloadTooLarge, Unprocessable
 from . import body, openfinops
 from .params import check_params
+
+if TYPE_CHECKING:
+    from ..store.repository import Store
 
 log = logging.getLogger("cloudtally.api")
 

@@ -185,29 +185,12 @@ class CostObservatory:
                 "from": p["from"], "to": p["to"], "unconverted": unconverted, "fx": fx.info(),
                 "generated_at": self.clock.timestamp()}
 
-    def get_saas_service_costs(self, time_range_hours: int | None = None) -> dict[str, Decimal | None]:
+    def get_saas_service_costs(self, time_range_hours: int | None = None) -> dict[str, Any]:
         """The OpenFinOps SaaS summary: ``{"mongodb_atlas", "redis_cloud", "github_actions", "datadog"}`` →
-        USD cost of the month to date (or of the whole UTC days the last ``time_range_hours`` touch);
-        ``None`` for a vendor nothing was collected from (never a zero that would read as free)."""
-        params: dict[str, Any] = {}
-        if time_range_hours is not None:
-            now = self.clock.now()
-            params = {"from": (now - timedelta(hours=time_range_hours)).date().isoformat(),
-                      "to": (now.date() + timedelta(days=1)).isoformat()}
-        res = self.client.saas_costs(**params)
-        fx = fx_table()
-        out: dict[str, Decimal | None] = {}
-        for key, info in res["services"].items():
-            if info["status"] != "collected":
-                out[key] = None
-                continue
-            usd = ZERO
-            for cur, v in (info["total"] or {}).items():
-                conv = fx.convert(Decimal(v), cur, "USD")
-                if conv is not None:
-                    usd = CONTEXT.add(usd, conv)
-            out[key] = usd
-        return out
+        USD cost of the month to date (or of the whole UTC days the last ``time_range_hours`` touch); a
+        :class:`~cloudtally.observability.markers.NotCollected` (formats as ``not collected``, falsy, with the
+        reason) for a vendor nothing was collected from — never a zero that would read as free."""
+        return saas_costs_usd(self.client, time_range_hours, self.clock.now())
 
     def get_budget_status(self) -> dict[str, dict[str, Any]]:
         res = self.client.request("GET", "/v1/budgets/status")[0]
@@ -219,3 +202,31 @@ class CostObservatory:
                     info[k] = Decimal(info[k])
             out[bid] = info
         return out
+
+
+def saas_costs_usd(client: Client, time_range_hours: int | None, now: datetime) -> dict[str, Any]:
+    """``GET /v1/costs/saas`` in USD per vendor (other currencies converted with the catalog's FX table), a
+    ``NotCollected`` marker for a vendor without records (or without a convertible amount)."""
+    from ..observability.markers import NotCollected
+    params: dict[str, Any] = {}
+    if time_range_hours is not None:
+        params = {"from": (now - timedelta(hours=time_range_hours)).date().isoformat(),
+                  "to": (now.date() + timedelta(days=1)).isoformat()}
+    res = client.saas_costs(**params)
+    fx = fx_table()
+    out: dict[str, Any] = {}
+    for key, info in res["services"].items():
+        if info["status"] != "collected":
+            out[key] = NotCollected(key, f"no {info['provider']} cost records from {res['from']} to {res['to']} "
+                                         f"(is the {info['collector']} collector or the SaaS agent configured?)")
+            continue
+        usd, unconverted = ZERO, []
+        for cur, v in (info["total"] or {}).items():
+            conv = fx.convert(Decimal(v), cur, "USD")
+            if conv is None:
+                unconverted.append(cur)
+            else:
+                usd = CONTEXT.add(usd, conv)
+        out[key] = usd if not unconverted or usd else NotCollected(
+            key, f"{info['provider']} cost is in {', '.join(unconverted)}, which the FX table cannot convert to USD")
+    return out

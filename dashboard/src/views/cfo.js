@@ -117,6 +117,13 @@ export function render(data, ctx) {
       kpi("forecast", "Month-end forecast", m.forecast, cur, m.method),
       kpiText("mom", "Month over month", fmtChange(m.mom_change_pct, m.mom_reason), momNote(m, cur),
         m.mom_change_pct === null ? "kpi-na" : "")),
+    h("div", { class: "kpis", id: "ai-ml" },
+      kpi("ai-ml-spend", "AI/ML spend", data.ai_ml.spend, cur, data.ai_ml.definition),
+      kpiText("ai-ml-roi", "AI/ML ROI", data.ai_ml.roi === null ? "n/a" : `${data.ai_ml.roi} %`,
+        data.ai_ml.roi === null ? data.ai_ml.roi_reason : data.ai_ml.roi_method, data.ai_ml.roi === null ? "kpi-na" : ""),
+      kpiText("budget-utilization", "Budget utilisation", data.budget_utilization.budget_utilization === null ? "n/a"
+        : `${data.budget_utilization.budget_utilization} %`, data.budget_utilization.budget_utilization === null
+        ? data.budget_utilization.reason : data.budget_utilization.definition)),
     h("div", { class: "grid2" },
       section("budget", "Month to date vs budget",
         monthly.length ? budgetList({ available: true, items: monthly }, cur) : budgetList(data.budgets, cur)),

@@ -1,5 +1,5 @@
 // Infrastructure `/dashboard/infrastructure`: CPU, memory and storage utilisation per cluster and host
-// (from metric points), cost per cluster and node, idle cost.
+// (from metric points), cost per cluster and node, idle cost, cluster health by the stated rule.
 
 import { chart } from "../charts.js";
 import { h } from "../dom.js";
@@ -8,21 +8,41 @@ import { emptyNote, hasCost, kpi, kpiText, section, table, total } from "./commo
 import { hostsKpi, hostsSection } from "./hosts.js";
 
 export function isEmpty(data) {
-  return !hasCost(data) && !data.nodes.length && !(data.hosts || []).length;
+  return !hasCost(data) && !data.nodes.length && !(data.hosts || []).length
+    && !Object.keys((data.cluster_health || {}).clusters || {}).length;
 }
 
 const pct = (v) => fmtUtil(v);
+const HEALTH = { healthy: "ok", degraded: "warn", critical: "bad", unknown: "warn" };
 
 export function render(data, ctx = {}) {
   const cur = data.currency;
   const w = data.metrics_window;
   const hosts = data.nodes;
+  const u = data.utilization;
   return [
     h("div", { class: "kpis" },
       kpi("total-spend", "Spend (effective cost)", total(data), cur, `${data.from} to ${data.to} (exclusive)`),
       kpi("idle-cost", "Idle cost", data.idle_amount, cur, data.idle_method),
       kpiText("host-count", "Hosts reporting", String(hosts.length), `metrics ${w.from} to ${w.to}`),
       hostsKpi(data)),
+    h("div", { class: "kpis", id: "utilization" },
+      [["cpu_percent", "CPU"], ["memory_percent", "Memory"], ["storage_percent", "Storage"], ["gpu_percent", "GPU"]]
+        .map(([k, label]) => kpiText(`util-${k.split("_")[0]}`, `${label} utilisation`,
+          u[k] === null ? "n/a" : fmtUtil(u[k]), u[k] === null ? u.not_collected[k] : `${u[`${k}_hosts`]} hosts`))),
+    section("cluster-health", "Cluster health", table("Cluster health", [
+      { label: "Cluster", value: (c) => c.cluster_id },
+      { label: "Status", value: (c) => h("span", { class: `badge badge-${HEALTH[c.health_status] || "warn"}`,
+        "data-status": c.health_status }, c.health_status) },
+      { label: "Healthy nodes", value: (c) => `${c.healthy_nodes} of ${c.total_nodes}`, num: true },
+      { label: "Avg CPU", value: (c) => fmtUtil(c.avg_cpu_usage), num: true },
+      { label: "Avg memory", value: (c) => fmtUtil(c.avg_memory_usage), num: true },
+      { label: "Avg GPU", value: (c) => fmtUtil(c.avg_gpu_usage), num: true },
+      { label: "Unhealthy nodes", value: (c) => c.nodes.filter((n) => !n.healthy).map((n) => `${n.node_id}: ${n.reason}`)
+        .join("; ") || "none" },
+    ], Object.values(data.cluster_health.clusters), { id: "cluster-health-table",
+      empty: "No cluster registered or reporting (ObservabilityHub.register_cluster, collect_system_metrics)." }),
+    h("p", { class: "muted", id: "health-rule" }, `Rule: ${data.cluster_health.rule}.`)),
     hostsSection(data, ctx.now),
     section("clusters", "Clusters", table("Clusters", [
       { label: "Cluster", value: (c) => c.cluster },
