@@ -466,9 +466,21 @@ def c002_14(stack, ns, out):
                                                 headers=key_headers(stack["keys"]["admin"])).json()["budgets"]}
 
 
+def _total_is_the_providers_sum(out: str, total_label: str, provider_indent: str) -> None:
+    """Other examples of the module (the AWS, Azure and GCP agents) post to the same API: the entry's $3.50
+    is in AWS's and EC2's share, and the printed total is exactly the sum of the printed providers."""
+    total = Decimal(re.search(rf"^{total_label}: \$([0-9.]+)$", out, re.M).group(1))
+    providers = [Decimal(m) for m in re.findall(rf"^{provider_indent}(?:aws|azure|gcp): \$([0-9.]+)$", out, re.M)]
+    assert providers and total == sum(providers), out
+    aws = Decimal(re.search(rf"^{provider_indent}aws: \$([0-9.]+)$", out, re.M).group(1))
+    ec2 = Decimal(re.search(rf"^{provider_indent}ec2: \$([0-9.]+)$", out, re.M).group(1))
+    assert aws >= Decimal("3.50") and ec2 >= Decimal("3.50"), out
+
+
 def c002_15(stack, ns, out):
-    assert match_lines(out, [r"Total Cost: \$3\.50", "By Provider:", r"  aws: \$3\.50", "By Service:",
-                             r"  ec2: \$3\.50", "Top Resources:", r"  i-1234567890abcdef0: \$3\.50"])
+    assert match_lines(out, [r"Total Cost: \$[0-9.]+", "By Provider:", r"  aws: \$[0-9.]+", "By Service:",
+                             r"  ec2: \$[0-9.]+", "Top Resources:", r"  i-1234567890abcdef0: \$3\.50"])
+    _total_is_the_providers_sum(out, "Total Cost", "  ")
 
 
 def c002_16(stack, ns, out):
@@ -478,7 +490,10 @@ def c002_16(stack, ns, out):
 
 def c002_18(stack, ns, out):
     got = match_lines(out, [r"gpu-cluster-1: (\w+)", rf"Total 24h cost: ({MONEY})"])
-    assert got[0].group(1) == "critical" and got[1].group(1) == "$3.50"
+    assert got[0].group(1) == "critical" and Decimal(got[1].group(1)[1:]) >= Decimal("3.50")
+    # the 24 h total is the one 002#15's summary prints (its providers' sum, checked there), whatever the
+    # module's other examples posted
+    assert got[1].group(1) == f"${ns['cost_obs'].get_cost_summary(time_range_hours=24)['total_cost']:.2f}"
 
 
 def c002_19(stack, ns, out):
@@ -499,7 +514,8 @@ def c004_6(stack, ns, out):
 
 
 def c004_9(stack, ns, out):
-    assert match_lines(out, [r"Total: \$3\.50", r"aws: \$3\.50", r"ec2: \$3\.50"])
+    assert match_lines(out, [r"Total: \$[0-9.]+", r"aws: \$[0-9.]+", r"ec2: \$[0-9.]+"])
+    _total_is_the_providers_sum(out, "Total", "")
 
 
 def c004_10(stack, ns, out):
