@@ -237,6 +237,19 @@ class CollectorContext:
         self.set_mark(scope, key, self.now)
         return Window(window.start, today)
 
+    def metric_days_due(self, scope: str, key: str, every_hours: float, backfill_days: int,
+                        max_days: int = 14) -> tuple[datetime, datetime] | None:
+        """The closed days of metrics to pull for ``scope`` when that interval-gated pull is due: from where the
+        last pull ended (``key``'s mark; the first time ``backfill_days`` back, never more than ``max_days``)
+        to today's start, or None (not due, or nothing closed since). The caller marks it done at the end
+        it pulled to (``set_mark(scope, key, end)``) once the pull is taken."""
+        if not self.due(scope, key, every_hours):
+            return None
+        end = day_floor(self.now)
+        last = self.mark(scope, key)
+        start = max(last or end - timedelta(days=backfill_days), end - timedelta(days=max_days))
+        return (start, end) if start < end else None
+
     def note(self, message: str) -> None:
         """Something skipped that is not an error (e.g. a resource the catalog cannot price)."""
         if self.current is not None and message not in self.current.notes and len(self.current.notes) < 50:

@@ -291,6 +291,17 @@ class HttpClient:
         raise ProviderError(f"{self.vendor} {operation}: more than {max_pages} pages", provider=self.vendor)
 
 
+class VendorClients:
+    """A SaaS collector's clients: its one :class:`HttpClient` (``clients.http``), bound to the run so every
+    request is counted in it."""
+
+    def __init__(self, http: Any):
+        self.http = http
+
+    def bind(self, ctx: Any) -> None:
+        self.http.bind(ctx)
+
+
 def _detail(raw: bytes) -> str:
     try:
         doc = json.loads(raw or b"null")

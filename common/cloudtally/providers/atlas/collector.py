@@ -35,6 +35,7 @@ from ...errors import ConfigError
 from ...focus import CostRecord, day_floor, parse_time
 from ...money import CONTEXT, ZERO
 from ..saas import SaasConfig, day_start, hours, record, replace_period
+from ..http import VendorClients
 
 API_KEY = SecretRef("atlas-api-key", "MongoDB Atlas programmatic API key (HTTP Digest): JSON {\"public_key\", "
                     "\"private_key\"}", env=("MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PRIVATE_KEY"),
@@ -114,12 +115,8 @@ class Cluster:
 
 # ---------------------------------------------------------------- clients
 
-class AtlasClients:
-    def __init__(self, http: Any):
-        self.http = http
-
-    def bind(self, ctx: Any) -> None:
-        self.http.bind(ctx)
+class AtlasClients(VendorClients):
+    """The MongoDB Atlas API's client."""
 
 
 def make_clients(config: AtlasConfig, secrets: Any) -> AtlasClients:

@@ -281,12 +281,12 @@ def _ec2_metrics(ctx: CollectorContext, cw: Any, instances: list[dict[str, Any]]
     if ctx.fixed_window:
         start, end = window.start.replace(minute=0, second=0), window.end
     else:
-        if not ctx.due(scope, "metrics", ctx.config.metrics_interval_hours):
+        # closed days only; the next pull starts where this one ended
+        days = ctx.metric_days_due(scope, "metrics", ctx.config.metrics_interval_hours,
+                                   ctx.config.metrics_backfill_days)
+        if days is None:
             return
-        end = day_floor(ctx.now)          # closed days only; the next pull starts where this one ended
-        last = ctx.mark(scope, "metrics")
-        start = max(last or end - timedelta(days=ctx.config.metrics_backfill_days),
-                    end - timedelta(days=14))
+        start, end = days
     if start >= end:
         return
     ids = [i["InstanceId"] for i in instances]

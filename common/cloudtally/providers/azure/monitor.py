@@ -122,16 +122,8 @@ def metrics_span(ctx: Any, window: Any) -> tuple[datetime, datetime] | None:
         return None
     if ctx.fixed_window:
         return window.start.replace(minute=0, second=0), window.end
-    from datetime import timedelta
-
-    from ...focus import day_floor
     scope = ctx.current.name
-    if not ctx.due(scope, "metrics", ctx.config.metrics_interval_hours):
-        return None
-    end = day_floor(ctx.now)
-    last = ctx.mark(scope, "metrics")
-    start = max(last or end - timedelta(days=ctx.config.metrics_backfill_days), end - timedelta(days=14))
-    if start >= end:
-        return None
-    ctx.set_mark(scope, "metrics", end)
-    return start, end
+    days = ctx.metric_days_due(scope, "metrics", ctx.config.metrics_interval_hours, ctx.config.metrics_backfill_days)
+    if days is not None:
+        ctx.set_mark(scope, "metrics", days[1])
+    return days

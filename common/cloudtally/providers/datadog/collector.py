@@ -30,6 +30,7 @@ from ...collectors.registry import CollectorSpec, Permissions, Schedule, SecretR
 from ...focus import CostRecord, MetricPoint, day_floor, iso, parse_time
 from ...money import CONTEXT, ZERO
 from ..saas import SaasConfig, record, spread
+from ..http import VendorClients
 
 KEYS = SecretRef("datadog-api-key", "Datadog API key and application key (usage_read, billing_read) of the parent "
                  "organisation: JSON {\"api_key\", \"app_key\"}", env=("DD_API_KEY", "DD_APP_KEY"),
@@ -88,12 +89,8 @@ SPEC = register(CollectorSpec(
 COLLECTOR = SPEC.name
 
 
-class DatadogClients:
-    def __init__(self, http: Any):
-        self.http = http
-
-    def bind(self, ctx: Any) -> None:
-        self.http.bind(ctx)
+class DatadogClients(VendorClients):
+    """The Datadog API's client."""
 
 
 def make_clients(config: DatadogConfig, secrets: Any) -> DatadogClients:

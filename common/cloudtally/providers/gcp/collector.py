@@ -173,15 +173,11 @@ def metrics_period(ctx: Any, scope: str) -> tuple[datetime, datetime, int] | Non
     if ctx.fixed_window:
         start, end = ctx.window.start, ctx.window.end
         return start, end, max(60, int((end - start).total_seconds()))
-    if not ctx.due(scope, "metrics", ctx.config.metrics_interval_hours):
+    days = ctx.metric_days_due(scope, "metrics", ctx.config.metrics_interval_hours, ctx.config.metrics_backfill_days)
+    if days is None:
         return None
-    end = day_floor(ctx.now)
-    last = ctx.mark(scope, "metrics")
-    start = max(last or end - timedelta(days=ctx.config.metrics_backfill_days), end - timedelta(days=14))
-    if start >= end:
-        return None
-    ctx.set_mark(scope, "metrics", end)
-    return start, end, 86400
+    ctx.set_mark(scope, "metrics", days[1])
+    return days[0], days[1], 86400
 
 
 def monitoring_pull(ctx: Any, est: inv.Estimator, project: str, instances: list[dict[str, Any]],

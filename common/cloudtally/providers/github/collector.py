@@ -28,7 +28,7 @@ from ... import periods
 from ...collectors.registry import CollectorSpec, Permissions, Schedule, SecretRef, register
 from ...errors import ConfigError
 from ...focus import CostRecord, parse_time
-from ..http import link_next
+from ..http import VendorClients, link_next
 from ..saas import SaasConfig, record
 
 TOKEN = SecretRef("github-token", "GitHub token with the organisation's \"Administration: read\" (fine-grained) "
@@ -83,12 +83,8 @@ UNITS = {"minutes": "Minutes", "gigabytehours": "GB-Hours", "gigabytes": "GB", "
          "requests": "Requests", "hours": "Hours"}
 
 
-class GitHubClients:
-    def __init__(self, http: Any):
-        self.http = http
-
-    def bind(self, ctx: Any) -> None:
-        self.http.bind(ctx)
+class GitHubClients(VendorClients):
+    """The GitHub API's client."""
 
 
 def make_clients(config: GitHubConfig, secrets: Any) -> GitHubClients:

@@ -30,6 +30,7 @@ from ...errors import ProviderError, ProviderTransient, ValidationError
 from ...focus import CostRecord, day_floor, parse_record
 from ...money import CONTEXT
 from ..saas import SaasConfig, day_start, hours, record
+from ..http import VendorClients
 
 KEYS = SecretRef("redis-cloud-api-key", "Redis Cloud API account key and user (secret) key: JSON {\"api_key\", "
                  "\"secret_key\"}", env=("REDIS_CLOUD_API_KEY", "REDIS_CLOUD_SECRET_KEY"),
@@ -83,12 +84,8 @@ SPEC = register(CollectorSpec(
 COLLECTOR = SPEC.name
 
 
-class RedisClients:
-    def __init__(self, http: Any):
-        self.http = http
-
-    def bind(self, ctx: Any) -> None:
-        self.http.bind(ctx)
+class RedisClients(VendorClients):
+    """The Redis Cloud API's client."""
 
 
 def make_clients(config: RedisCloudConfig, secrets: Any) -> RedisClients:
