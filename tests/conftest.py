@@ -20,6 +20,7 @@ for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
     os.environ[k] = v
 
 from cloudtally import devstack  # noqa: E402
+from cloudtally.clock import SYSTEM as SYSTEM_CLOCK  # noqa: E402
 from cloudtally.config import Settings  # noqa: E402
 from tests.helpers import MID_MONTH, pinned, pinned_env  # noqa: E402
 
@@ -120,13 +121,14 @@ def azurite_endpoint(tmp_path_factory):
     devstack.stop(proc)
 
 
-def _serve_api(ddb_endpoint, tmp_path_factory):
+def _serve_api(ddb_endpoint, tmp_path_factory, now=LIVE_NOW):
     """The API over HTTP (cloudtally.devserver, as `make up` runs it) on its own table, with admin/ingest/read keys, its clock
-    pinned at ``LIVE_NOW`` (``CLOUDTALLY_NOW``): default ranges and budget periods never follow the wall clock."""
+    pinned at ``now`` (``CLOUDTALLY_NOW``; ``LIVE_NOW`` unless told): default ranges and budget periods never follow the
+    wall clock. ``now=None``: the system clock, for tests whose emulator stamps with it (moto's launch times)."""
     from cloudtally.api.service import ApiService
     from cloudtally.store import Store
     cfg = Settings(table=f"live-{uuid.uuid4().hex[:10]}", dynamodb_endpoint=ddb_endpoint, auth_cache_seconds=0,
-                   clock=pinned(LIVE_NOW))
+                   clock=pinned(now) if now is not None else SYSTEM_CLOCK)
     store = Store(cfg)
     store.create_table()
     no_ttl(store)
@@ -135,11 +137,12 @@ def _serve_api(ddb_endpoint, tmp_path_factory):
     port = devstack.free_port()
     log = tmp_path_factory.mktemp("api") / "api.log"
     proc = devstack.start_api(port, {"CLOUDTALLY_TABLE": cfg.table, "CLOUDTALLY_DYNAMODB_ENDPOINT": ddb_endpoint,
-                                     "CLOUDTALLY_AUTH_CACHE_SECONDS": "0", **pinned_env(LIVE_NOW),
+                                     "CLOUDTALLY_AUTH_CACHE_SECONDS": "0",
+                                     **(pinned_env(now) if now is not None else {"CLOUDTALLY_NOW": ""}),
                                      # DynamoDB Local (no -sharedDb) keeps one database per access key
                                      "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"]}, log=log)
     yield {"url": f"http://127.0.0.1:{port}", "keys": keys, "store": store, "settings": cfg, "log": log,
-           "now": LIVE_NOW}
+           "now": now}
     devstack.stop(proc)
     store.delete_table()
 

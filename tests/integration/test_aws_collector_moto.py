@@ -16,6 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(scope="module")
+def live_api(ddb_endpoint, tmp_path_factory):
+    """The API at the system clock: moto stamps launches and Cost Explorer days with it, so the collector runs
+    at it too, and the API must not take its status for a report from the future (``run_at`` > now + 10 min
+    is refused) on any day after the pinned ``LIVE_NOW``."""
+    from tests.conftest import _serve_api
+    yield from _serve_api(ddb_endpoint, tmp_path_factory, now=None)
+
+
 @pytest.fixture
 def demo(moto_endpoint, live_api, monkeypatch, no_table):
     urllib.request.urlopen(urllib.request.Request(moto_endpoint + "/moto-api/reset", method="POST"), timeout=30)
