@@ -47,7 +47,14 @@ def workspace():
     srv.shutdown()
 
 
-def test_data_platforms_through_the_api(http_api, workspace):
+@pytest.fixture
+def api_at_now(monkeypatch):
+    """The API process at NOW, the clock the collectors run at: the metric points they stamp are inside its
+    retention on any date (at the system clock, a month after NOW it would drop them as expired)."""
+    monkeypatch.setenv("CLOUDTALLY_NOW", NOW.isoformat().replace("+00:00", "Z"))
+
+
+def test_data_platforms_through_the_api(api_at_now, http_api, workspace):
     client, read = http_api["client"], _read(http_api)
     srv, ws = workspace
     dcfg = {"host": dbx.url(srv), "warehouse_id": "wh-1", "workspace_id": "1234567890123456"}
